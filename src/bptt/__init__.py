@@ -1,2 +1,12 @@
-"""bptt: recurrent networks trained with explicit, hand-derived Backpropagation Through Time."""
+"""bptt: recurrent networks trained with explicit, hand-derived Backpropagation Through Time.
+
+    net = bptt.RNN(D, H, K)                       # h_t = tanh(x_t Uᵀ + h_{t−1} Wᵀ + b), ŷ_t = softmax(h_t Vᵀ + c)
+    loss, grads = net.loss_and_grad(x, y)         # grads: the keys and shapes of net.params
+    bptt.gradcheck(net.astype("float64"), x, y)   # per-parameter max relative error vs finite differences
+"""
+from .gradcheck import gradcheck
+from .model import RNN, Gradients, Output, param_name
+from .sequences import last_step_mask, length_mask, one_to_many
+
 __version__ = "0.1.0"
+__all__ = ["RNN", "Gradients", "Output", "gradcheck", "param_name", "length_mask", "last_step_mask", "one_to_many"]

@@ -1,0 +1,72 @@
+"""Checks at the public boundary: every failure is one ValueError/TypeError that names the argument
+and says what was expected. Internals trust what passed through here."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def positive_int(name: str, value, minimum: int = 1) -> int:
+    """``value`` as an int ≥ ``minimum`` (bools rejected)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer ≥ {minimum}, got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer ≥ {minimum}, got {value}")
+    return int(value)
+
+
+def choice(name: str, value, allowed) -> str:
+    """``value`` must be one of ``allowed`` (strings)."""
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
+    return value
+
+
+def array(value, name: str) -> np.ndarray:
+    """``value`` as an ndarray; ragged lists, objects and strings are rejected."""
+    if isinstance(value, np.ndarray):
+        arr = value
+    else:
+        try:
+            arr = np.asarray(value)
+        except ValueError as exc:  # ragged nested lists
+            raise ValueError(f"{name} must be a rectangular array; {exc}") from None
+    if arr.dtype == object or arr.dtype.kind in "USV":
+        raise TypeError(f"{name} must be a numeric array, got dtype {arr.dtype}")
+    return arr
+
+
+def float_array(value, name: str, shape: tuple, dtype) -> np.ndarray:
+    """A finite float array of exactly ``shape`` (None entries: any size ≥ 1), cast to ``dtype``."""
+    arr = array(value, name)
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(f"{name} must be a real float array, got dtype {arr.dtype}")
+    check_shape(arr, name, shape)
+    arr = np.asarray(arr, dtype=dtype)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or inf; expected finite values")
+    return arr
+
+
+def int_array(value, name: str, shape: tuple, high: int, low: int = 0) -> np.ndarray:
+    """An int64 array of exactly ``shape`` with every value in [low, high)."""
+    arr = array(value, name)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be an integer array, got dtype {arr.dtype}")
+    check_shape(arr, name, shape)
+    arr = arr.astype(np.int64, copy=False)
+    if arr.size and (arr.min() < low or arr.max() >= high):
+        bad = arr[(arr < low) | (arr >= high)].flat[0]
+        raise ValueError(f"{name} must hold values in [{low}, {high - 1}], found {bad}")
+    return arr
+
+
+def check_shape(arr: np.ndarray, name: str, shape: tuple) -> None:
+    """Raise unless ``arr.shape`` matches ``shape`` (None matches any size ≥ 1)."""
+    ok = arr.ndim == len(shape) and all(
+        (want is None and got >= 1) or got == want for got, want in zip(arr.shape, shape)
+    )
+    if not ok:
+        want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+        raise ValueError(f"{name} must have shape {want}, got {arr.shape}")

@@ -1,0 +1,99 @@
+"""A validated batch: inputs, targets, loss weights, initial states, lengths.
+
+Everything a user passes to ``RNN.forward`` / ``RNN.loss_and_grad`` goes through ``make_inputs``
+and ``make_batch``; the algorithms (elman.py, gradients/) trust what comes out."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _validate as v
+from .sequences import last_step_mask, length_mask
+
+
+@dataclass
+class Inputs:
+    """x (T, B, D) float in the model dtype or (T, B) int64 ids; h0 (L·dirs, B, H);
+    lengths (B,) int64 or None; active (T, B) bool or None (None: every step is valid)."""
+
+    x: np.ndarray
+    h0: np.ndarray
+    lengths: np.ndarray | None
+    active: np.ndarray | None
+
+    @property
+    def T(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def B(self) -> int:
+        return self.x.shape[1]
+
+
+@dataclass
+class Batch(Inputs):
+    """Inputs plus y ((T, B) ids or (T, B, K) floats) and weights w (T, B) = m_{t,b} / B (eq. L1)."""
+
+    y: np.ndarray = None
+    w: np.ndarray = None
+
+
+def make_inputs(net, x, h0, lengths) -> Inputs:
+    """Validate x, h0, lengths against the model ``net``."""
+    x = v.array(x, "x")
+    D = net.input_size
+    if x.ndim == 2 and x.dtype.kind in "iu":
+        x = v.int_array(x, "x (token ids)", (None, None), high=D)
+    elif x.ndim == 3 and x.dtype.kind in "fiub":
+        x = v.float_array(x, "x", (None, None, D), net.dtype)
+    else:
+        raise ValueError(
+            f"x must be float inputs of shape (T, B, {D}) or integer token ids of shape (T, B); "
+            f"got dtype {x.dtype} with shape {x.shape}"
+        )
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"x must have T ≥ 1 steps and B ≥ 1 sequences, got shape {x.shape}")
+    T, B = x.shape[:2]
+    n_states = net.num_layers * net.num_directions
+    if h0 is None:
+        h0 = np.zeros((n_states, B, net.hidden_size), dtype=net.dtype)
+    else:
+        h0 = v.float_array(h0, "h0", (n_states, B, net.hidden_size), net.dtype)
+    active = None
+    if lengths is not None:
+        lengths = v.int_array(lengths, "lengths", (B,), high=T + 1, low=1)
+        if lengths.min() < T:
+            active = length_mask(lengths, T)
+    return Inputs(x, h0, lengths, active)
+
+
+def make_batch(net, x, y, mask, h0, lengths) -> Batch:
+    """Validate everything for a loss: targets against the head, the mask against x."""
+    inp = make_inputs(net, x, h0, lengths)
+    T, B, K = inp.T, inp.B, net.output_size
+    last = isinstance(mask, str)
+    if last and mask != "last":
+        raise ValueError(f"mask must be None, 'last' or an array of shape ({T}, {B}); got {mask!r}")
+    y_shape = (B,) if last else (T, B)
+    if net.head.integer_targets:
+        y = v.int_array(y, "y (class ids)", y_shape, high=K)
+    else:
+        y = v.float_array(y, "y", y_shape + (K,), net.dtype)
+        if net.head.loss == "bce" and (y.min() < 0 or y.max() > 1):
+            raise ValueError("y must hold probabilities in [0, 1] for the bce loss")
+    if last:  # many-to-one: the target sits at each sequence's last valid step
+        lengths_ = inp.lengths if inp.lengths is not None else np.full(B, T)
+        m = last_step_mask(lengths_, T)
+        y_full = np.zeros((T,) + y.shape, dtype=y.dtype)
+        y_full[lengths_ - 1, np.arange(B)] = y
+        y = y_full
+    elif mask is None:
+        m = np.ones((T, B))
+    else:
+        m = v.float_array(mask, "mask", (T, B), np.float64)
+        if m.min() < 0:
+            raise ValueError("mask must be non-negative (a weight per step; 0 = no loss)")
+    if inp.active is not None:
+        m = m * inp.active  # padding carries no loss
+    return Batch(inp.x, inp.h0, inp.lengths, inp.active, y=y, w=(m / B).astype(net.dtype))

@@ -1,0 +1,119 @@
+r"""One Elman layer, one direction, over a whole sequence: forward and its BPTT backward.
+
+Notation of the design (rows are batch items, so a product "x Uᵀ" is the seeds' "U x"):
+x_t (B, D) or ids (B,), U (H, D), W (H, H), b (H,), h_t (B, H), δ_t = ∂L/∂z_t (B, H).
+
+Forward, for t = 1 … T, from h_0:
+    z_t = x_t Uᵀ + h_{t−1} Wᵀ + b                                                   (F1)
+    h_t = f(z_t)                                                                    (F2)
+With variable lengths, a_{t,b} = [t ≤ len_b] and a frozen state past the end:
+    h_t = a_t h_t + (1 − a_t) h_{t−1}                                               (F3)
+The head (model.py) reads o_t = h_t Vᵀ + c, ŷ_t = g(o_t)                            (F4)
+
+Backward. G_t = ∂L/∂h_t through everything except h_{t+1} (the head, or the layer above),
+and ∂L/∂h_T from outside (zero unless a decoder reads the final state):
+    ∂L/∂h_t = G_t + ∂L/∂h_{t+1} ∂h_{t+1}/∂h_t = G_t + δ_{t+1} W                    (B1)
+              (frozen rows: + (1 − a_{t+1}) ∂L/∂h_{t+1}, the identity of F3)
+    δ_t = ∂L/∂z_t = a_t ⊙ ∂L/∂h_t ⊙ f'(z_t),   f' from h_t (activations.py)          (B2)
+    ∂L/∂W = Σ_t δ_tᵀ h_{t−1}                                                        (B3)
+    ∂L/∂U = Σ_t δ_tᵀ x_t        (ids: row x_t of Uᵀ gathered, so scatter-add δ_t)   (B4)
+    ∂L/∂b = Σ_t δ_t                                                                 (B5)
+    ∂L/∂x_t = δ_t U                                                                 (B6)
+    ∂L/∂h_0 = ∂L/∂h_0 from (B1) at t = 0 = δ_1 W (+ frozen pass-through)            (B7)
+Head, with ∂L/∂o_t from losses.py (L2/L3):
+    ∂L/∂V = Σ_t (∂L/∂o_t)ᵀ h_t,   ∂L/∂c = Σ_t ∂L/∂o_t,   G_t = ∂L/∂o_t V            (B8)
+
+Unrolling (B1) gives the seeds' explicit sum over earlier steps of Jacobian products,
+∂L/∂W = Σ_t Σ_{k≤t} ∂L_t/∂h_t (Π_{j=k}^{t−1} ∂h_{j+1}/∂h_j) ∂h_k/∂W|direct, with
+∂h_{j+1}/∂h_j = diag(f'(z_{j+1})) W; the recursion computes the same sum in O(T) products.
+
+Speed (perf notes): all T input projections are ONE GEMM (or one gather for ids) before the
+loop, written straight into the h buffer; the forward loop does only h_{t−1} Wᵀ and f; f'(z)
+for every step is one vectorised op; the backward loop does only δ_t W; dW, dU, db, dx are
+one GEMM/sum each over all T·B rows after the loop.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import activations
+
+
+@dataclass
+class Cache:
+    """What the backward needs from the forward: inputs, every state, and the active steps.
+
+    x: (T, B, D) float or (T, B) int64 ids; h: (T+1, B, H) with h[0] = h_0, h[t] = h_t;
+    active: (T, B) bool, or None when every step of every sequence is active."""
+
+    x: np.ndarray
+    h: np.ndarray
+    active: np.ndarray | None
+
+
+def forward(x, h0, U, W, b, activation, active=None):
+    """Run (F1)–(F3) over all T steps.
+
+    x: (T, B, D) float or (T, B) ids; h0: (B, H); U (H, D), W (H, H), b (H,);
+    active: (T, B) bool or None. Returns (h, cache) with h (T+1, B, H), h[0] = h0."""
+    T, B = x.shape[:2]
+    H = W.shape[0]
+    h = np.empty((T + 1, B, H), dtype=W.dtype)
+    h[0] = h0
+    z_in = h[1:].reshape(T * B, H)  # x_t Uᵀ + b for every t at once, in place of h_1…h_T (F1)
+    if x.ndim == 2:  # ids: x_t Uᵀ is row x_t of Uᵀ, a gather — never a one-hot
+        np.take(np.ascontiguousarray(U.T), x.reshape(-1), axis=0, out=z_in)
+    else:
+        np.matmul(x.reshape(T * B, -1), U.T, out=z_in)
+    z_in += b
+    WT = np.ascontiguousarray(W.T)  # a contiguous Wᵀ is faster in the GEMM (perf notes)
+    rec = np.empty((B, H), dtype=W.dtype)
+    for t in range(T):
+        np.matmul(h[t], WT, out=rec)  # h_{t−1} Wᵀ (F1)
+        h[t + 1] += rec
+        activations.apply(activation, h[t + 1], out=h[t + 1])  # (F2)
+        if active is not None:
+            np.copyto(h[t + 1], h[t], where=~active[t][:, None])  # frozen past the end (F3)
+    return h, Cache(x, h, active)
+
+
+def backward(cache: Cache, G, dh_T, U, W, activation, need_dx: bool):
+    """Run (B1)–(B7) from t = T down to 1.
+
+    G: (T, B, H) ∂L/∂h_t from the head or the layer above (read only);
+    dh_T: (B, H) ∂L/∂h_T from outside, or None. Returns (grads {U, W, b}, dx, dh0):
+    dx (T, B, D) when need_dx (float inputs only), else None; dh0 (B, H)."""
+    x, h, active = cache.x, cache.h, cache.active
+    T, B, H = G.shape
+    delta = activations.derivative_from_output(activation, h[1:])  # f'(z_t) for all t (B2)
+    if active is not None:
+        delta *= active[..., None]  # a_t in (B2)
+    dh = np.zeros((B, H), dtype=W.dtype) if dh_T is None else dh_T.astype(W.dtype, copy=True)
+    nxt = np.empty_like(dh)
+    for t in range(T - 1, -1, -1):
+        dh += G[t]  # ∂L/∂h_t = G_t + δ_{t+1} W (B1)
+        delta[t] *= dh  # δ_t (B2)
+        np.matmul(delta[t], W, out=nxt)  # δ_t W, the only product in the loop
+        if active is not None and not active[t].all():
+            nxt += dh * ~active[t][:, None]  # frozen rows pass ∂L/∂h straight back (B1)
+        dh, nxt = nxt, dh
+    rows = delta.reshape(T * B, H)
+    grads = {
+        "W": rows.T @ h[:-1].reshape(T * B, H),  # Σ_t δ_tᵀ h_{t−1} (B3)
+        "U": _input_weight_grad(rows, x, U),  # (B4)
+        "b": rows.sum(axis=0, dtype=np.float64).astype(W.dtype),  # Σ_t δ_t (B5), float64 sum
+    }
+    dx = (rows @ U).reshape(T, B, -1) if need_dx else None  # δ_t U (B6)
+    return grads, dx, dh  # dh is now ∂L/∂h_0 (B7)
+
+
+def _input_weight_grad(rows, x, U):
+    """∂L/∂U = Σ_t δ_tᵀ x_t (B4): one GEMM for float inputs; for ids, δ rows are summed into the
+    columns of U they were gathered from (a scatter-add; the one-hot product is never formed)."""
+    if x.ndim == 3:
+        return rows.T @ x.reshape(rows.shape[0], -1)
+    dUT = np.zeros((U.shape[1], U.shape[0]), dtype=U.dtype)
+    np.add.at(dUT, x.reshape(-1), rows)
+    return np.ascontiguousarray(dUT.T)

@@ -1,0 +1,13 @@
+"""Reverse-mode BPTT: the forward pass once, then the delta recursion backwards (elman.py)."""
+from __future__ import annotations
+
+
+def loss_and_grad(net, batch, input_grad=False):
+    """(L, Gradients) for a validated ``batch``: every layer's U, W, b (B3–B5), V and c (B8)."""
+    trace = net.run(batch)
+    loss, head, G = net.head_backward(batch, trace.top)
+    grads = net.backprop(trace, G, input_grad=input_grad)
+    grads.update(head)
+    ordered = type(grads)((k, grads[k]) for k in net.params)
+    ordered.dh0, ordered.dx = grads.dh0, grads.dx
+    return loss, ordered
