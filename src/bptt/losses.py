@@ -40,6 +40,11 @@ def log_softmax(o: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
+def _nll(log_p: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """−log p_{n, y_n} for log_p (N, K), y (N,) -> (N,)."""
+    return -np.take_along_axis(log_p, y[:, None], axis=1)[:, 0]
+
+
 def softmax(o: np.ndarray) -> np.ndarray:
     """softmax over the last axis (max-shifted)."""
     e = np.exp(o - o.max(axis=-1, keepdims=True))
@@ -100,7 +105,7 @@ class Head:
     def per_row(self, o: np.ndarray, y: np.ndarray) -> np.ndarray:
         """L(ŷ_n, y_n) for each row: o (N, K), y (N,) ids or (N, K) floats -> (N,)."""
         if self.loss == "cross_entropy":  # logsumexp(o) − o_y, eq. (L2)
-            return -np.take_along_axis(log_softmax(o), y[:, None], axis=1)[:, 0]
+            return _nll(log_softmax(o), y)
         if self.loss == "bce":  # Σ_k softplus(o) − y o
             return (softplus(o) - y * o).sum(axis=1)
         diff = self.predict(o) - y  # ½ ‖ŷ − y‖²
@@ -112,13 +117,15 @@ class Head:
 
     def value_and_grad(self, o: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray]:
         """(L, ∂L/∂o) for o (N, K), y (N,) or (N, K), w (N,); ∂L/∂o is (N, K)."""
-        loss = self.value(o, y, w)
-        y_hat = self.predict(o)
-        if self.loss == "cross_entropy":  # ŷ − onehot(y), eq. (L2)
-            y_hat[np.arange(len(y)), y] -= 1
-            d_o = y_hat
+        if self.loss == "cross_entropy":  # one log-softmax serves the loss and ŷ − onehot(y) (L2)
+            log_p = log_softmax(o)
+            loss = float(np.dot(w, _nll(log_p, y)))
+            d_o = np.exp(log_p, out=log_p)
+            d_o[np.arange(len(y)), y] -= 1
         else:
-            d_o = self.vjp(y_hat, y_hat - y) if not self.fused else y_hat - y  # eq. (L3) / (L2)
+            loss = self.value(o, y, w)
+            y_hat = self.predict(o)
+            d_o = y_hat - y if self.fused else self.vjp(y_hat, y_hat - y)  # eq. (L2) / (L3)
         d_o *= w[:, None]
         return loss, d_o
 

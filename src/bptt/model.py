@@ -226,15 +226,20 @@ class RNN:
         y = batch.y.reshape((-1,) + batch.y.shape[2:])[rows]
         loss, d_o = self.head.value_and_grad(o, y, batch.w.reshape(-1)[rows])
         top_rows = top.reshape(-1, top.shape[-1])
-        G = np.zeros_like(top_rows)
-        G[rows] = d_o @ self.params["V"]  # G_t = ∂L/∂o_t V
+        if isinstance(rows, slice):  # every step carries a loss: no gather, no scatter
+            G = d_o @ self.params["V"]  # G_t = ∂L/∂o_t V
+        else:
+            G = np.zeros_like(top_rows)
+            G[rows] = d_o @ self.params["V"]
         head = {"V": d_o.T @ top_rows[rows],  # Σ_t (∂L/∂o_t)ᵀ h_t
                 "c": d_o.sum(axis=0, dtype=np.float64).astype(self.dtype)}  # Σ_t ∂L/∂o_t
         return loss, head, G.reshape(top.shape)
 
     def _head_rows(self, batch: Batch, top: np.ndarray):
-        """The flat (t·B + b) indices of the steps that carry a loss, and their o_t (N, K) (F4)."""
-        rows = np.flatnonzero(batch.w)
+        """The flat (t·B + b) indices of the steps that carry a loss (a full slice when all do),
+        and their o_t = h_t Vᵀ + c, (N, K) (F4)."""
+        w = batch.w.reshape(-1)
+        rows = slice(None) if w.all() else np.flatnonzero(w)
         o = top.reshape(-1, top.shape[-1])[rows] @ self.params["V"].T + self.params["c"]
         return rows, o
 
