@@ -7,7 +7,7 @@ import pytest
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def data_dir() -> Path:
     """The repository's sibling ``shared/data`` folder; skip the test if it is absent."""
     if not DATA.is_dir():
