@@ -97,6 +97,16 @@ def _check_keys(name: str, got: Mapping, expected) -> None:
                          f"expected exactly {sorted(expected)}")
 
 
+def _l2(weight_decay: float, p: np.ndarray, g: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Coupled (L2) weight decay as torch applies it: ``g + weight_decay·p``, written to ``out``
+    (``g`` itself when weight_decay = 0)."""
+    if weight_decay == 0:
+        return g
+    np.multiply(p, weight_decay, out=out)
+    out += g
+    return out
+
+
 # ----------------------------------------------------------------------------- optimizers
 
 
@@ -149,15 +159,8 @@ class Optimizer:
             self._update(k, p, grads[k], self._scratch[k])
 
     def _update(self, key: str, p: np.ndarray, g: np.ndarray, tmp: tuple[np.ndarray, ...]) -> None:
+        """Update ``p`` (params[key]) in place from its gradient ``g``; see the class docstring."""
         raise NotImplementedError
-
-    def _l2(self, weight_decay: float, p: np.ndarray, g: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """Coupled (L2) weight decay as torch applies it: ``g + weight_decay * p``, into ``out``."""
-        if weight_decay == 0:
-            return g
-        np.multiply(p, weight_decay, out=out)
-        out += g
-        return out
 
     def state_dict(self) -> StateDict:
         """Training state as a flat dict that ``np.savez`` stores without pickle.
@@ -217,7 +220,7 @@ class SGD(Optimizer):
                          n_scratch=2 if self.weight_decay else 1)
 
     def _update(self, key, p, g, tmp):
-        g = self._l2(self.weight_decay, p, g, tmp[-1])
+        g = _l2(self.weight_decay, p, g, tmp[-1])
         d = g
         if self.momentum:
             buf = self.state["buf"][key]
@@ -330,7 +333,7 @@ class Adam(Optimizer):
             if self.weight_decay:
                 p *= 1.0 - self.lr * self.weight_decay
         else:
-            g = self._l2(self.weight_decay, p, g, tmp[-1])
+            g = _l2(self.weight_decay, p, g, tmp[-1])
         np.subtract(g, m, out=t)
         t *= 1.0 - beta1
         m += t
@@ -406,6 +409,7 @@ class Schedule:
         optimizer.lr = self.lr_at(0)
 
     def lr_at(self, t: int) -> float:
+        """Learning rate after ``t`` calls of ``step`` (t >= 0)."""
         raise NotImplementedError
 
     def step(self) -> None:
@@ -440,6 +444,7 @@ class StepLR(Schedule):
         super().__init__(optimizer)
 
     def lr_at(self, t: int) -> float:
+        """``base_lr · gamma^⌊t / step_size⌋``."""
         return self.base_lr * self.gamma ** (t // self.step_size)
 
 
@@ -473,6 +478,7 @@ class CosineLR(Schedule):
         super().__init__(optimizer)
 
     def lr_at(self, t: int) -> float:
+        """Warm-up, cosine or ``min_lr`` as in the class docstring."""
         if t < self.warmup:
             return self.base_lr * (t + 1) / self.warmup
         if t >= self.total_steps:
