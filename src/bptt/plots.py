@@ -1,0 +1,239 @@
+"""PNG figures of training runs and of the gradient diagnostics (``diagnostics.py``).
+
+matplotlib is imported only inside these functions, and only its object-oriented API is used
+(``matplotlib.figure.Figure`` drawn by the Agg canvas): no pyplot, no global backend switch, so
+calling them from a notebook or a headless server is the same. Every function writes one PNG to
+``path`` (its folder must exist) and returns ``path``.
+
+    training_curves(metrics_rows, path)   loss and validation metrics against step
+    lag_heatmap(lag, path)                ‖∂L_t/∂h_k‖ for every k ≤ t
+    gradient_decay(lag or {label: lag}, path)   relative norm against lag, log axis, fitted rate
+    jacobian_spectrum(sv, path)           singular values of ∂h_T/∂h_{T−l} against l
+    weight_spectrum(W, path)              eigenvalues of W with the unit circle; singular values
+    rate_vs_radius(rows, path)            fitted decay rate against ρ(W), one line per activation
+    compare_runs({label: rows}, path)     the same metrics of several runs, one panel per metric
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf")
+
+
+def _figure(ncols=1, width=6.4, height=4.4):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width * ncols, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = [fig.add_subplot(1, ncols, i + 1) for i in range(ncols)]
+    return fig, axes
+
+
+def _save(fig, path, title):
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def _number(x):
+    return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(float(x))
+
+
+# ----------------------------------------------------------------------------- training
+def training_curves(metrics_rows, path, *, x: str = "step", title: str | None = None):
+    """Training loss and validation metrics against ``x`` from a list of dicts (one per log or
+    eval row; a key may be missing or None in some rows).
+
+    Left panel: every key containing "loss" (e.g. train_loss, loss, val_loss), log axis when all
+    are positive. Right panel: every other numeric key starting with "val" or "test" (e.g.
+    val_accuracy). A third panel shows "grad_norm" when present. Other keys are ignored."""
+    rows = [r for r in metrics_rows if isinstance(r, dict)]
+    if not rows:
+        raise ValueError("metrics_rows must be a non-empty list of dicts")
+    keys = []
+    for r in rows:
+        keys += [k for k, val in r.items() if k != x and _number(val) and k not in keys]
+    losses = [k for k in keys if "loss" in k]
+    metrics = [k for k in keys if k not in losses and k.startswith(("val", "test"))]
+    panels = [p for p in (losses, metrics, [k for k in keys if k == "grad_norm"]) if p]
+    if not panels:
+        raise ValueError(f"metrics_rows have no loss or validation metric to plot (keys: {keys})")
+    fig, axes = _figure(len(panels), width=5.2, height=3.8)
+    for ax, group in zip(axes, panels):
+        positive = True
+        for i, k in enumerate(group):
+            pts = [(r.get(x, j), r[k]) for j, r in enumerate(rows) if _number(r.get(k))]
+            xs, ys = zip(*pts)
+            positive &= min(ys) > 0
+            ax.plot(xs, ys, color=COLORS[i % len(COLORS)], marker="o" if len(xs) < 30 else None,
+                    ms=3, lw=1.4, label=k)
+        if positive and group is not metrics:
+            ax.set_yscale("log")
+        ax.set_xlabel(x)
+        ax.set_ylabel("loss" if group is losses else ("gradient norm" if group[0] == "grad_norm" else "metric"))
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=9)
+    return _save(fig, path, title)
+
+
+def compare_runs(runs: dict, path, *, keys=("loss", "grad_norm"), x: str = "step",
+                 log=(True, True), title: str | None = None):
+    """One panel per key in ``keys``, one line per run: runs = {label: metrics rows}.
+    A run whose value became NaN/inf is drawn up to there and marked with an ×."""
+    fig, axes = _figure(len(keys), width=5.2, height=3.8)
+    for ax, key, lg in zip(axes, keys, log):
+        for i, (label, rows) in enumerate(runs.items()):
+            xs = [r.get(x, j) for j, r in enumerate(rows) if key in r]
+            ys = [float(r[key]) for r in rows if key in r]
+            good = [j for j, yv in enumerate(ys) if math.isfinite(yv)]
+            ax.plot([xs[j] for j in good], [ys[j] for j in good], color=COLORS[i % len(COLORS)],
+                    lw=1.3, label=label)
+            if len(good) < len(ys) and good:
+                ax.plot(xs[good[-1]], ys[good[-1]], "x", color=COLORS[i % len(COLORS)], ms=10, mew=2)
+        if lg:
+            ax.set_yscale("log")
+        ax.set_xlabel(x)
+        ax.set_ylabel(key)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=9)
+    return _save(fig, path, title)
+
+
+# ----------------------------------------------------------------------------- diagnostics
+def lag_heatmap(lag, path, *, title: str | None = None):
+    """Heat map of log10 ‖∂L_t/∂h_k‖ (``LagNorms.norms``): loss step t down, state k across;
+    the lower triangle k ≤ t. The diagonal is the gradient at its own step; moving left along a
+    row follows one step's gradient back in time."""
+    norms = np.asarray(getattr(lag, "norms", lag), dtype=np.float64)
+    T = norms.shape[0]
+    with np.errstate(divide="ignore"):
+        logn = np.log10(np.where(norms > 0, norms, np.nan))
+    fig, (ax,) = _figure(1, width=6.0, height=5.0)
+    finite = logn[np.isfinite(logn)]
+    vmin, vmax = (finite.min(), finite.max()) if finite.size else (-1, 0)
+    im = ax.imshow(np.ma.masked_invalid(logn), origin="upper", cmap="magma", vmin=vmin, vmax=vmax,
+                   extent=(0.5, T + 0.5, T + 0.5, 0.5), interpolation="nearest", aspect="equal")
+    ax.set_facecolor("#e8e8e8")
+    ax.set_xlabel("state k (step whose h receives the gradient)")
+    ax.set_ylabel("loss step t")
+    ax.set_title(r"$\log_{10}\Vert\partial L_t/\partial h_k\Vert$  (mean over sequences; steps 1-based)", fontsize=10)
+    fig.colorbar(im, ax=ax, shrink=0.85, label="log₁₀ norm")
+    return _save(fig, path, title)
+
+
+def gradient_decay(lags, path, *, title: str | None = None, horizon: int | None = None):
+    """‖∂L_t/∂h_k‖ / ‖∂L_t/∂h_t‖ averaged by lag t − k (dots, log axis) with the fitted geometric
+    rate (dashed line, "×r per step"). ``lags``: a ``LagNorms`` or {label: LagNorms} to overlay."""
+    runs = lags if isinstance(lags, dict) else {"": lags}
+    fig, (ax,) = _figure(1, width=6.4, height=4.4)
+    lo, hi = np.inf, -np.inf
+    for i, (label, lag) in enumerate(runs.items()):
+        c = COLORS[i % len(COLORS)]
+        y = np.asarray(lag.relative_by_lag, dtype=np.float64)
+        x = np.arange(len(y))
+        ok = np.isfinite(y) & (y > 0)
+        ax.plot(x[ok], y[ok], "o", color=c, ms=3.5, label=(label + ": " if label else "") + "measured")
+        if ok.any():
+            lo, hi = min(lo, y[ok].min()), max(hi, y[ok].max())
+        if math.isfinite(lag.rate):
+            fit = lag.scale * lag.rate ** x
+            ax.plot(x, fit, "--", color=c, lw=1.2, label=f"fit: ×{lag.rate:.3g} per step")
+    ax.axhline(1.0, color="grey", lw=0.8)
+    ax.set_yscale("log")
+    if np.isfinite(lo):
+        ax.set_ylim(max(lo / 3, 1e-300), hi * 3)
+    ax.set_xlabel("lag t − k (steps back in time)")
+    ax.set_ylabel(r"$\Vert\partial L_t/\partial h_k\Vert\;/\;\Vert\partial L_t/\partial h_t\Vert$  (mean)")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=9)
+    return _save(fig, path, title)
+
+
+def jacobian_spectrum(sv, path, *, title: str | None = None):
+    """Singular values of ∂h_T/∂h_{T−l} (``diagnostics.jacobian_singular_values``, (T, B, H))
+    against the lag l: the largest, the median and the smallest, each a geometric mean over the
+    sequences, with the range of the largest over sequences shaded. Zeros are not drawn."""
+    sv = np.asarray(sv, dtype=np.float64)
+    T, _, H = sv.shape
+    lags = np.arange(T)
+    fig, (ax,) = _figure(1)
+    tiny = sv[:, :, :1] * (H * np.finfo(np.float64).eps)  # below this a singular value is rounding
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log(np.where(sv > tiny, sv, np.nan))
+    picks = {0: ("largest", COLORS[1])}
+    if H >= 3:
+        picks[H // 2] = ("median", COLORS[0])
+    picks.setdefault(H - 1, ("smallest", COLORS[2]))
+    with warnings.catch_warnings():  # an all-zero column (rank lost for good) has no mean
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for j, (label, c) in picks.items():
+            ax.plot(lags, np.exp(np.nanmean(logs[:, :, j], axis=1)), color=c, lw=1.6, label=f"σ {label}")
+    ax.fill_between(lags, np.nanmin(np.exp(logs[:, :, 0]), axis=1), np.nanmax(np.exp(logs[:, :, 0]), axis=1),
+                    color=COLORS[1], alpha=0.15, lw=0, label="σ largest: range over sequences")
+    ax.axhline(1.0, color="grey", lw=0.8)
+    ax.set_yscale("log")
+    ax.set_xlabel("lag l")
+    ax.set_ylabel(r"singular values of $\partial h_T/\partial h_{T-l}$")
+    ax.set_title("numerically zero values (< H·eps·σ_max) not drawn", fontsize=9)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=9, loc="lower left")
+    return _save(fig, path, title)
+
+
+def weight_spectrum(W, path, *, title: str | None = None):
+    """Left: the eigenvalues of W in the complex plane with the unit circle (ρ(W) is the radius of
+    the dashed circle). Right: the singular values of W, sorted, against the line σ = 1."""
+    W = np.asarray(W, dtype=np.float64)
+    ev = np.linalg.eigvals(W)
+    s = np.linalg.svd(W, compute_uv=False)
+    rho = float(np.abs(ev).max())
+    fig, (a1, a2) = _figure(2, width=4.6, height=4.4)
+    t = np.linspace(0, 2 * np.pi, 400)
+    a1.plot(np.cos(t), np.sin(t), color="black", lw=1.2, label="unit circle")
+    a1.plot(rho * np.cos(t), rho * np.sin(t), "--", color=COLORS[1], lw=1, label=f"ρ(W) = {rho:.3g}")
+    a1.scatter(ev.real, ev.imag, s=14, color=COLORS[0], zorder=3, label="eigenvalues")
+    r = max(1.15, rho * 1.15)
+    a1.set_xlim(-r, r)
+    a1.set_ylim(-r, r)
+    a1.set_aspect("equal")
+    a1.axhline(0, color="grey", lw=0.5)
+    a1.axvline(0, color="grey", lw=0.5)
+    a1.set_xlabel("Re λ")
+    a1.set_ylabel("Im λ")
+    a1.set_title("eigenvalues of W", fontsize=10)
+    a1.legend(fontsize=8, loc="upper right")
+    a2.plot(np.arange(1, len(s) + 1), s, "o-", ms=3, color=COLORS[0], label="σ_i(W)")
+    a2.axhline(1.0, color="black", lw=1.2, label="σ = 1")
+    a2.set_yscale("log")
+    a2.set_xlabel("index i")
+    a2.set_ylabel("singular value")
+    a2.set_title(f"singular values of W (σ_max = {s[0]:.3g})", fontsize=10)
+    a2.grid(True, alpha=0.3)
+    a2.legend(fontsize=8)
+    return _save(fig, path, title)
+
+
+def rate_vs_radius(rows, path, *, title: str | None = None):
+    """Fitted decay rate (per step) against ρ(W): rows are dicts with "activation", "radius" and
+    "rate"; one line per activation, with the linear-RNN reference rate = ρ and the line rate = 1."""
+    fig, (ax,) = _figure(1)
+    acts = list(dict.fromkeys(r["activation"] for r in rows))
+    radii = sorted({r["radius"] for r in rows})
+    ax.plot(radii, radii, ":", color="grey", lw=1.2, label="rate = ρ (linear RNN)")
+    ax.axhline(1.0, color="black", lw=1)
+    for i, act in enumerate(acts):
+        pts = sorted((r["radius"], r["rate"]) for r in rows if r["activation"] == act)
+        ax.plot(*zip(*pts), "o-", color=COLORS[i % len(COLORS)], lw=1.5, ms=4, label=act)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("spectral radius ρ(W)")
+    ax.set_ylabel("gradient rate per step (×r)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=9)
+    return _save(fig, path, title)

@@ -1,0 +1,64 @@
+"""Every plot function writes a non-empty PNG; bptt.plots imports matplotlib only when drawing."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import bptt
+from bptt import diagnostics as dg
+
+pytest.importorskip("matplotlib")
+from bptt import plots  # noqa: E402
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def is_png(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    return data[:8] == PNG and len(data) > 5000
+
+
+@pytest.fixture(scope="module")
+def lag_and_sv():
+    net, x, y = dg.random_setup("uniform", "tanh", 8, steps=10, batch=3)
+    return dg.lag_norms(net, x, y), dg.jacobian_singular_values(net, x)
+
+
+def test_training_curves(tmp_path):
+    rows = [{"step": s, "train_loss": 2.0 / (1 + s), "grad_norm": 1.0 + s % 3} for s in range(0, 50, 5)]
+    for r in rows[::3]:
+        r.update(val_loss=2.2 / (1 + r["step"]), val_accuracy=min(1.0, r["step"] / 40))
+    rows.append({"step": 50, "train_loss": None, "note": "done"})  # missing / non-numeric: skipped
+    assert plots.training_curves(rows, tmp_path / "loss.png") == tmp_path / "loss.png"
+    assert is_png(tmp_path / "loss.png")
+    assert is_png(plots.training_curves([{"step": 1, "loss": 1.0}, {"step": 2, "loss": 0.5}], tmp_path / "b.png"))
+    with pytest.raises(ValueError, match="no loss"):
+        plots.training_curves([{"step": 1, "lr": 0.1}], tmp_path / "c.png")
+
+
+def test_diagnostic_figures(tmp_path, lag_and_sv):
+    lag, sv = lag_and_sv
+    assert is_png(plots.lag_heatmap(lag, tmp_path / "heat.png", title="t"))
+    assert is_png(plots.gradient_decay(lag, tmp_path / "decay.png"))
+    assert is_png(plots.gradient_decay({"a": lag, "b": lag}, tmp_path / "decay2.png"))
+    assert is_png(plots.jacobian_spectrum(sv, tmp_path / "sv.png"))
+    assert is_png(plots.jacobian_spectrum(sv[:, :, :1], tmp_path / "sv1.png"))  # H = 1
+    W = np.random.default_rng(0).standard_normal((6, 6)) / 2
+    assert is_png(plots.weight_spectrum(W, tmp_path / "spec.png"))
+
+
+def test_experiment_figures(tmp_path):
+    rows = [{"activation": a, "radius": r, "rate": r * s} for a, s in (("tanh", 0.8), ("sigmoid", 0.2))
+            for r in (0.5, 1.0, 2.0)]
+    assert is_png(plots.rate_vs_radius(rows, tmp_path / "rate.png"))
+    runs = {"plain": [{"step": 0, "loss": 1.0, "grad_norm": 3.0}, {"step": 1, "loss": float("nan"), "grad_norm": 1e9}],
+            "clipped": [{"step": 0, "loss": 1.0, "grad_norm": 3.0}, {"step": 1, "loss": 0.5, "grad_norm": 2.0}]}
+    assert is_png(plots.compare_runs(runs, tmp_path / "runs.png"))
+
+
+def test_matplotlib_is_imported_only_when_plotting():
+    code = "import sys, bptt.plots, bptt.diagnostics; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
