@@ -1,0 +1,8 @@
+"""Weights to and from other frameworks.
+
+bptt.interop.torch   ``to_torch(net) -> (nn.RNN, nn.Linear)``, ``from_torch(rnn, linear)``, and the
+                     state-dict level ``to_state_dicts`` / ``from_state_dicts`` (torch imported
+                     lazily: importing this package never imports torch)
+
+For a framework-free file of named arrays, see ``bptt.weights``.
+"""
