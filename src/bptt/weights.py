@@ -1,0 +1,169 @@
+r"""Plain weights: one ``.npz`` of named arrays and a JSON config, usable WITHOUT this library.
+
+    bptt.weights.save("model.npz", net)        # net: bptt.RNN or bptt.seq2seq.Seq2Seq
+    net = bptt.weights.load("model.npz")       # the same class, config and parameters
+
+For training state (optimizer, step, RNG) use ``bptt.checkpoint``; this file holds only what is
+needed to run the model, under documented names, and nothing is pickled.
+
+Keys of the archive (every one readable with ``np.load(path, allow_pickle=False)``)
+----------------------------------------------------------------------------------
+``format``  0-d str array ``"bptt.weights/1"``.
+``model``   0-d str array ``"RNN"`` or ``"Seq2Seq"``.
+``config``  0-d str array: a JSON object, read it with ``json.loads(f["config"].item())``.
+            RNN: input_size D, hidden_size H, output_size K, activation f ("tanh", "relu",
+            "sigmoid", "identity"), output g ("softmax", "sigmoid", "identity", "tanh",
+            "relu"), loss, num_layers L, bidirectional, init, seed, dtype.
+            Seq2Seq: src_vocab_size, tgt_vocab_size, hidden_size, num_layers, bidirectional,
+            activation, init, seed, dtype.
+one array per parameter, float32 or float64 (the config's dtype), shapes (out, in) as torch:
+
+    U (H, D)   W (H, H)   b (H,)          layer 1, forward direction
+    U2 (H, dirs·H), W2, b2, U3, …         layer 2, 3, … (dirs = 2 if bidirectional else 1)
+    U_rev, W_rev, b_rev, U2_rev, …        the reverse direction of each layer
+    V (K, dirs·H)   c (K,)                the output head
+
+The RNN these weights define (f and g from the config; x_t a float row (D,), or for token-id
+inputs the one-hot row of id x_t, so that x_t @ U.T is the column U[:, x_t]):
+
+    h_0 = 0 (H,)
+    h_t = f(x_t @ U.T + h_{t-1} @ W.T + b)           t = 1 … T   (layer 1)
+    o_t = h_t @ V.T + c,    y_t = g(o_t)            (softmax: exp(o_t) / sum(exp(o_t)))
+
+Layer l ≥ 2 reads the states of layer l − 1 as its x_t, with U{l}, W{l}, b{l}. The reverse
+direction runs the same recurrence with the *_rev weights over x_T … x_1 (over each sequence's
+own valid steps, when sequences have different lengths), and a bidirectional layer's output at
+step t is the concatenation [h_t forward, h_t reverse] (2H,), the input of the next layer or
+of V. torch: U = weight_ih_l0, W = weight_hh_l0, b = bias_ih_l0 + bias_hh_l0, V/c = Linear.
+
+A Seq2Seq archive holds two such networks with prefixed names: ``enc.U``, ``enc.W``, ``enc.b``,
+… (an encoder without a head) and ``dec.U``, ``dec.W``, ``dec.b``, …, ``dec.V``, ``dec.c``
+(a decoder of hidden size dirs·H over the target vocabulary). The encoder reads the source ids;
+its final state of each layer (forward and reverse concatenated when bidirectional) is that
+layer's h_0 of the decoder, which is then fed <sos> and its own previous prediction until <eos>.
+
+Reading one without bptt::
+
+    import json, numpy as np
+    f = np.load("model.npz", allow_pickle=False)
+    cfg = json.loads(f["config"].item())
+    U, W, b, V, c = (f[k] for k in ("U", "W", "b", "V", "c"))
+    h = np.zeros(cfg["hidden_size"])
+    for x_t in x:                                   # x (T, D)
+        h = np.tanh(x_t @ U.T + h @ W.T + b)        # cfg["activation"] == "tanh"
+        o = h @ V.T + c
+        y_t = np.exp(o - o.max()) / np.exp(o - o.max()).sum()   # cfg["output"] == "softmax"
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+from .model import RNN
+from .seq2seq import Seq2Seq
+
+__all__ = ["FORMAT", "save", "load"]
+
+FORMAT = "bptt.weights/1"
+_MODELS = {"RNN": RNN, "Seq2Seq": Seq2Seq}
+_META = ("format", "model", "config")
+
+
+def save(path, net) -> None:
+    """Write ``net`` (RNN or Seq2Seq) to ``path`` (the name is used as given; ``.npz`` is the
+    convention). The file is written beside ``path`` and renamed onto it, so an existing file is
+    replaced only by a complete one."""
+    kind = next((name for name, cls in _MODELS.items() if type(net) is cls), None)
+    if kind is None:
+        raise TypeError(f"net must be a bptt.RNN or bptt.seq2seq.Seq2Seq, got {type(net).__name__}")
+    arrays = {"format": np.array(FORMAT), "model": np.array(kind),
+              "config": np.array(json.dumps(net.config, sort_keys=True))}
+    for name in net.param_shapes():
+        arrays[name] = np.ascontiguousarray(net.params[name])
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def load(path):
+    """The model saved at ``path``: an ``RNN`` (or a ``Seq2Seq``) with its config and weights.
+
+    Raises ValueError naming the file and the problem: not an .npz, a missing or unknown
+    ``format``/``model``/``config``, a missing, unexpected or wrongly shaped parameter,
+    non-finite values."""
+    path = os.fspath(path)
+
+    def bad(problem):
+        return ValueError(f"{path}: {problem}")
+
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, zipfile.BadZipFile) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise bad(f"not a readable .npz weights file ({exc})") from None
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise bad("not an .npz archive (a single .npy array?)")
+    with npz:
+        keys = set(npz.files)
+        missing = [k for k in _META if k not in keys]
+        if missing:
+            raise bad(f"missing {missing}; a bptt weights file has the keys format, model, config "
+                      "and one array per parameter")
+        meta = {k: _text(npz, k, bad) for k in _META}
+        if meta["format"] != FORMAT:
+            raise bad(f"format is {meta['format']!r}, this library reads {FORMAT!r}")
+        if meta["model"] not in _MODELS:
+            raise bad(f"model must be one of {sorted(_MODELS)}, got {meta['model']!r}")
+        try:
+            config = json.loads(meta["config"])
+        except json.JSONDecodeError as exc:
+            raise bad(f"config is not valid JSON ({exc})") from None
+        if not isinstance(config, dict):
+            raise bad(f"config must be a JSON object, got {type(config).__name__}")
+        cls = _MODELS[meta["model"]]
+        try:
+            net = cls(**config) if cls is RNN else cls.from_config(config)
+        except (TypeError, ValueError) as exc:
+            raise bad(f"config does not describe a {meta['model']}: {exc}") from None
+        shapes = net.param_shapes()
+        missing = [k for k in shapes if k not in keys]
+        if missing:
+            raise bad(f"missing parameters {missing} for this config ({meta['model']} expects "
+                      f"{list(shapes)})")
+        unexpected = sorted(keys - set(shapes) - set(_META))
+        if unexpected:
+            raise bad(f"unexpected arrays {unexpected}: not parameters of this config "
+                      f"(expected {list(shapes)})")
+        params = {}
+        for name, shape in shapes.items():
+            a = npz[name]
+            if a.shape != tuple(shape):
+                raise bad(f"parameter {name!r} must have shape {tuple(shape)} for this config, got {a.shape}")
+            if a.dtype.kind != "f":
+                raise bad(f"parameter {name!r} must be a float array, got dtype {a.dtype}")
+            params[name] = a
+    try:
+        net.set_params(params)
+    except (TypeError, ValueError) as exc:
+        raise bad(str(exc)) from None
+    return net
+
+
+def _text(npz, key, bad) -> str:
+    a = npz[key]
+    if a.dtype.kind != "U" or a.ndim != 0:
+        raise bad(f"{key!r} must be a 0-d str array, got dtype {a.dtype} shape {a.shape}")
+    return a.item()
