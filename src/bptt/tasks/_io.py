@@ -25,7 +25,7 @@ def line_error(path: Path, line: int, message: str) -> ValueError:
 def read_text(path: object, name: str = "path") -> str:
     """The whole file as a ``str``, decoded as strict UTF-8.
 
-    Raises ``ValueError`` naming the file for an empty file, and the byte offset and line of
+    Raises ``ValueError`` naming the file for an empty file, and the (0-based) byte offset and line of
     the first byte that is not UTF-8.
     """
     path = as_path(path, name)

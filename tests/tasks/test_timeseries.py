@@ -1,0 +1,114 @@
+import json
+
+import numpy as np
+import pytest
+
+from bptt.tasks import timeseries
+
+
+@pytest.fixture(scope="module")
+def airline(data_dir):
+    return timeseries.load_csv(data_dir / "timeseries" / "airline-passengers.csv")
+
+
+def test_airline_file_and_persistence_rmse(airline):
+    assert airline.shape == (144,) and airline.dtype == np.float64
+    assert airline[0] == 112 and airline[-1] == 432 and airline.sum() == 40363
+    setup = timeseries.OneStepForecast(airline)
+    assert setup.train_size == 96 and len(airline) - setup.train_size == 48
+    assert round(setup.persistence_rmse(), 2) == 48.04  # the data README's number
+
+
+@pytest.mark.parametrize("name, rmse", [("monthly-sunspots.csv", 18.40), ("daily-min-temperatures.csv", 2.624)])
+def test_other_series_persistence_rmse(data_dir, name, rmse):
+    setup = timeseries.OneStepForecast(timeseries.load_csv(data_dir / "timeseries" / name))
+    assert setup.persistence_rmse() == pytest.approx(rmse, abs=0.005)
+
+
+def test_test_rmse_scores_only_test_predictions_in_original_units(airline):
+    setup = timeseries.OneStepForecast(airline)
+    x, y = setup.full_sequence()
+    assert x.shape == y.shape == (143, 1, 1)
+    assert setup.test_rmse(y) == pytest.approx(0.0, abs=1e-9)
+    assert setup.test_rmse(x) == pytest.approx(setup.persistence_rmse(), rel=1e-12)  # x[t] = previous value
+    off = y.copy()
+    off[:95] += 100.0  # wrong training-part predictions do not count
+    off[95:] += 1.0 / setup.normaliser.std  # one passenger too many on every test point
+    assert setup.test_rmse(off) == pytest.approx(1.0, rel=1e-9)
+
+
+def test_normaliser_is_fitted_on_the_training_part_only(airline):
+    setup = timeseries.OneStepForecast(airline)
+    train = airline[:96]
+    assert setup.normaliser.mean == pytest.approx(train.mean()) and setup.normaliser.std == pytest.approx(train.std())
+    assert np.allclose(setup.normalised[:96].mean(), 0) and np.allclose(setup.normalised[:96].std(), 1)
+    assert np.allclose(setup.normaliser.inverse(setup.normalised), airline)
+    again = timeseries.Normaliser.from_dict(json.loads(json.dumps(setup.normaliser.to_dict())))
+    assert np.array_equal(again.transform(airline), setup.normalised)
+
+
+def test_train_sequence_and_windows_stay_in_the_training_part(airline):
+    setup = timeseries.OneStepForecast(airline)
+    x, y = setup.train_sequence()
+    assert x.shape == y.shape == (95, 1, 1)
+    assert np.array_equal(x[1:], y[:-1]) and np.array_equal(y[-1, 0], setup.normalised[95:96])
+    wx, wy = setup.train_windows(12)
+    assert wx.shape == wy.shape == (12, 84, 1)
+    assert np.array_equal(wx[:, 0, 0], setup.normalised[:12])
+    assert np.array_equal(wy[:, 83, 0], setup.normalised[84:96])
+
+
+def _csv(tmp_path, content: bytes):
+    path = tmp_path / "series.csv"
+    path.write_bytes(content)
+    return path
+
+
+def test_load_csv_reads_quoted_cells_crlf_and_other_columns(tmp_path):
+    path = _csv(tmp_path, b'"Month","A","B"\r\n"1949-01",1.5,-2\r\n"1949-02","2e1",3')
+    assert timeseries.load_csv(path).tolist() == [1.5, 20.0]
+    assert timeseries.load_csv(path, column=2).tolist() == [-2.0, 3.0]
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (b'"Month","P"\n"1949-01",112\n"1949-02",abc\n', "series.csv, line 3: expected a finite number in column 1, got 'abc'"),
+        (b'"Month","P"\n"1949-01",112\n"1949-02",\n', "line 3: expected a finite number in column 1, got ''"),
+        (b'"Month","P"\n"1949-01",nan\n', "line 2: expected a finite number"),
+        (b'"Month","P"\n"1949-01",112\n"1949-02"\n', "series.csv, line 3: expected at least 2 columns, got 1"),
+        (b'"Month","P"\n"1949-01",112\n\n"1949-03",1\n', "line 3: expected at least 2 columns, got 0"),
+        (b'"Month","P"\n"1949-01,112\n', "line 2: expected a CSV row"),
+        (b'"Month","P"\n', "series.csv: expected a header row and at least one data row"),
+        (b"", "series.csv: the file is empty"),
+        (b'"Month","P"\n"1949-01",\xff\n', "series.csv, line 2: not valid UTF-8 at byte offset 22"),
+    ],
+)
+def test_load_csv_rejects_malformed_files_naming_file_and_line(tmp_path, content, words):
+    with pytest.raises(ValueError) as info:
+        timeseries.load_csv(_csv(tmp_path, content))
+    assert words in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (lambda: timeseries.load_csv("x.csv", column=-1), ValueError, "column"),
+        (lambda: timeseries.load_csv(1.0), TypeError, "path"),
+        (lambda: timeseries.OneStepForecast([1.0, 2.0]), ValueError, "too few"),
+        (lambda: timeseries.OneStepForecast(np.ones((5, 1))), ValueError, "values"),
+        (lambda: timeseries.OneStepForecast([1.0, np.nan, 2, 3, 4]), ValueError, "finite"),
+        (lambda: timeseries.OneStepForecast([1.0, 2, 3, 4], train_frac=1.5), ValueError, "train_frac"),
+        (lambda: timeseries.OneStepForecast([5.0, 5, 5, 5, 6, 7]), ValueError, "not all equal"),
+        (lambda: timeseries.OneStepForecast(np.arange(10.0)).test_rmse(np.zeros((9, 1))), ValueError, "y_pred"),
+        (lambda: timeseries.OneStepForecast(np.arange(10.0)).test_rmse(np.zeros((8, 1, 1))), ValueError, "(9, 1, 1)"),
+        (lambda: timeseries.OneStepForecast(np.arange(10.0)).train_windows(6), ValueError, "length"),
+        (lambda: timeseries.Normaliser(0.0, 0.0), ValueError, "std"),
+        (lambda: timeseries.Normaliser("0", 1.0), ValueError, "mean"),
+        (lambda: timeseries.Normaliser.from_dict({"mean": 1.0}), ValueError, "'std'"),
+    ],
+)
+def test_bad_input_raises_a_clear_error(call, error, words):
+    with pytest.raises(error) as info:
+        call()
+    assert words in str(info.value)
