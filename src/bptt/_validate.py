@@ -43,10 +43,14 @@ def float_array(value, name: str, shape: tuple, dtype) -> np.ndarray:
     if arr.dtype.kind not in "fiub":
         raise TypeError(f"{name} must be a real float array, got dtype {arr.dtype}")
     check_shape(arr, name, shape)
-    arr = np.asarray(arr, dtype=dtype)
-    if not np.all(np.isfinite(arr)):
+    with np.errstate(over="ignore"):  # a finite float64 beyond the float32 range: reported below
+        out = np.asarray(arr, dtype=dtype)
+    if not np.all(np.isfinite(out)):
+        if np.all(np.isfinite(arr)):
+            raise ValueError(f"{name} has values beyond the {np.dtype(dtype).name} range "
+                             f"(±{np.finfo(dtype).max:.4g}); expected finite {np.dtype(dtype).name} values")
         raise ValueError(f"{name} contains NaN or inf; expected finite values")
-    return arr
+    return out
 
 
 def int_array(value, name: str, shape: tuple, high: int, low: int = 0) -> np.ndarray:
@@ -55,11 +59,10 @@ def int_array(value, name: str, shape: tuple, high: int, low: int = 0) -> np.nda
     if arr.dtype.kind not in "iu":
         raise TypeError(f"{name} must be an integer array, got dtype {arr.dtype}")
     check_shape(arr, name, shape)
-    arr = arr.astype(np.int64, copy=False)
-    if arr.size and (arr.min() < low or arr.max() >= high):
+    if arr.size and (arr.min() < low or arr.max() >= high):  # before the cast: uint64 > 2**63
         bad = arr[(arr < low) | (arr >= high)].flat[0]
         raise ValueError(f"{name} must hold values in [{low}, {high - 1}], found {bad}")
-    return arr
+    return arr.astype(np.int64, copy=False)
 
 
 def check_shape(arr: np.ndarray, name: str, shape: tuple) -> None:
