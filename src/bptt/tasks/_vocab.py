@@ -86,18 +86,21 @@ class Vocabulary:
 class CharVocabulary(Vocabulary):
     """A vocabulary whose ordinary tokens are single characters; ``decode`` joins them."""
 
+    def __init__(self, tokens: Iterable[str], unk: str | None = None) -> None:
+        super().__init__(tokens, unk)
+        chars = sorted((ord(token), i) for i, token in enumerate(self.tokens) if len(token) == 1)
+        self._codes = np.array([code for code, _ in chars], dtype=np.int64)  # sorted code points
+        self._code_ids = np.array([i for _, i in chars], dtype=np.int64)
+
     def encode(self, tokens: Iterable[str]) -> np.ndarray:
         """The ids of ``tokens``, int64 (N,); a str is encoded character by character."""
-        chars = sorted((ord(t), i) for i, t in enumerate(self.tokens) if len(t) == 1)
-        if not isinstance(tokens, str) or not chars:
+        if not isinstance(tokens, str) or not self._codes.size:
             return super().encode(tokens)
         # vectorised: look the code points up among the single-character tokens
-        keys = np.array([c for c, _ in chars], dtype=np.int64)
-        values = np.array([i for _, i in chars], dtype=np.int64)
         codes = np.frombuffer(tokens.encode("utf-32-le", "surrogatepass"), dtype="<u4").astype(np.int64)
-        pos = np.minimum(np.searchsorted(keys, codes), len(keys) - 1)
-        known = keys[pos] == codes
-        ids = values[pos]
+        pos = np.minimum(np.searchsorted(self._codes, codes), self._codes.size - 1)
+        known = self._codes[pos] == codes
+        ids = self._code_ids[pos]
         if not np.all(known):
             first = int(np.argmin(known))
             ids[~known] = self.id(tokens[first], f"tokens[{first}]")  # raises unless there is an unk
