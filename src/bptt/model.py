@@ -79,6 +79,8 @@ class RNN:
         self.dtype = _float_dtype(dtype)
         if isinstance(seed, bool) or (seed is not None and not isinstance(seed, (int, np.integer))):
             raise TypeError(f"seed must be None or an integer, got {seed!r}")
+        if seed is not None and seed < 0:
+            raise ValueError(f"seed must be None or an integer ≥ 0, got {seed}")
         self.seed = seed
         self.params = self._init_params(np.random.default_rng(seed))
 
