@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _validate as v
+
 
 def gradcheck(net, x, y, mask=None, h0=None, lengths=None, *, eps=1e-6, max_entries=None, seed=0,
               method="bptt", **options) -> dict:
@@ -25,6 +27,8 @@ def gradcheck(net, x, y, mask=None, h0=None, lengths=None, *, eps=1e-6, max_entr
         raise TypeError("gradcheck needs a float64 model; pass net.astype(np.float64)")
     if not (isinstance(eps, float) and 0 < eps < 1):
         raise ValueError(f"eps must be a float in (0, 1), got {eps!r}")
+    if max_entries is not None:
+        max_entries = v.positive_int("max_entries", max_entries)
     _, grads = net.loss_and_grad(x, y, mask, h0, lengths, method=method, **options)
     rng = np.random.default_rng(seed)
     report = {}
