@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _validate as v
+
 
 def length_mask(lengths: np.ndarray, T: int) -> np.ndarray:
-    """a[t, b] = [t < lengths[b]] (0-based t), bool (T, B)."""
-    return np.arange(T)[:, None] < np.asarray(lengths)[None, :]
+    """a[t, b] = [t < lengths[b]] (0-based t), bool (T, B); lengths (B,) in [1, T]."""
+    T = v.positive_int("T", T)
+    lengths = v.int_array(lengths, "lengths", (None,), high=T + 1, low=1)
+    return np.arange(T)[:, None] < lengths[None, :]
 
 
 def last_step_mask(lengths: np.ndarray, T: int) -> np.ndarray:
     """m[t, b] = [t == lengths[b] − 1], float (T, B): one loss per sequence (many-to-one)."""
-    lengths = np.asarray(lengths)
+    T = v.positive_int("T", T)
+    lengths = v.int_array(lengths, "lengths", (None,), high=T + 1, low=1)
     m = np.zeros((T, len(lengths)))
     m[lengths - 1, np.arange(len(lengths))] = 1.0
     return m
@@ -25,7 +30,12 @@ def last_step_mask(lengths: np.ndarray, T: int) -> np.ndarray:
 
 def one_to_many(x0: np.ndarray, T: int) -> np.ndarray:
     """Inputs for a one-to-many mapping: x_1 = x0 (B, D), x_t = 0 for t > 1; returns (T, B, D)."""
-    x0 = np.asarray(x0)
+    x0 = v.array(x0, "x0")
+    if x0.dtype.kind not in "fiub":
+        raise TypeError(f"x0 must be a real array, got dtype {x0.dtype}")
+    if x0.ndim != 2:
+        raise ValueError(f"x0 must have shape (B, D), got {x0.shape}")
+    T = v.positive_int("T", T)
     x = np.zeros((T,) + x0.shape, dtype=x0.dtype if x0.dtype.kind == "f" else np.float64)
     x[0] = x0
     return x
