@@ -106,6 +106,7 @@ def test_encode_pairs_layout():
     assert np.all(batch.decoder_input[0] == 1)
     assert vocab.decode(batch.decoder_input[1:, 0]) == "1999-03-03"
     assert vocab.decode(batch.decoder_target[:, 2]) == "1999-3<eos><pad><pad><pad><pad>"
+    assert batch.target_mask.dtype == np.float64
     assert batch.target_mask[:, 2].tolist() == [1.0] * 7 + [0.0] * 4
     assert np.array_equal(batch.decoder_input[1:7, 2], batch.decoder_target[:6, 2])
 

@@ -15,8 +15,6 @@ def pad(sequences: Sequence[object], pad_id: int, name: str = "sequences") -> tu
     Returns ``ids`` int64 (T, B), T the longest length, and ``lengths`` int64 (B,), each in
     [1, T]. Raises ``ValueError`` for an empty batch or an empty sequence.
     """
-    if isinstance(sequences, (str, np.ndarray)) or not isinstance(sequences, Sequence):
-        raise TypeError(f"{name}: expected a list of id sequences, got {type(sequences).__name__}")
     if len(sequences) == 0:
         raise ValueError(f"{name}: expected at least one sequence")
     arrays = [int_array(seq, f"{name}[{i}]", ndim=1) for i, seq in enumerate(sequences)]
@@ -28,7 +26,3 @@ def pad(sequences: Sequence[object], pad_id: int, name: str = "sequences") -> tu
         ids[: len(a), b] = a
     return ids, lengths
 
-
-def length_mask(lengths: np.ndarray, steps: int) -> np.ndarray:
-    """The loss mask float (steps, B): 1.0 where ``t < lengths[b]``, else 0.0."""
-    return (np.arange(steps)[:, None] < lengths[None, :]).astype(np.float64)

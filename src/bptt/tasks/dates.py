@@ -31,7 +31,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._batching import length_mask, pad
+from ..sequences import length_mask
+from ._batching import pad
 from ._checks import as_rng, check_choice, check_fraction, check_int, int_array
 from ._vocab import CharVocabulary
 
@@ -157,7 +158,7 @@ def encode_pairs(vocab: CharVocabulary, pairs: Sequence[tuple[str, str]]) -> Seq
     source, source_lengths = pad(sources, pad_id, "sources")
     decoder_input, target_lengths = pad([np.r_[sos, t] for t in targets], pad_id, "targets")
     decoder_target, _ = pad([np.r_[t, eos] for t in targets], pad_id, "targets")
-    mask = length_mask(target_lengths, decoder_target.shape[0])
+    mask = length_mask(target_lengths, decoder_target.shape[0]).astype(np.float64)
     return Seq2SeqBatch(source, source_lengths, decoder_input, decoder_target, target_lengths, mask)
 
 
