@@ -51,6 +51,8 @@ def _real(name: str, value, low: float, high: float = math.inf, *, low_open: boo
           high_open: bool = True) -> float:
     """``float(value)`` if it is finite and inside the interval, else ValueError naming ``name``."""
     try:
+        if isinstance(value, (str, bytes, bool)):  # float("0.1") and float(True) would pass
+            raise TypeError
         v = float(value)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a real number, got {value!r}") from None
