@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..sequences import one_to_many
 from ._checks import as_rng, check_int, int_array
 from ._metrics import predicted_bits
 from ._metrics import sequence_accuracy as exact_accuracy
@@ -55,9 +56,7 @@ def encode(values: object, n_bits: int) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError("values: expected at least one number")
     if np.any((v < 0) | (v >= 2**n_bits)):
         raise ValueError(f"values: expected ints in [0, 2**{n_bits}), got min {v.min()}, max {v.max()}")
-    x = np.zeros((n_bits, v.size, 2))
-    x[0, :, 0] = (v + 0.5) / 2.0**n_bits
-    x[0, :, 1] = 1.0
+    x = one_to_many(np.stack([(v + 0.5) / 2.0**n_bits, np.ones(v.size)], axis=1), n_bits)
     shifts = np.arange(n_bits - 1, -1, -1)[:, None]
     y = ((v[None, :] >> shifts) & 1)[:, :, None].astype(np.float64)
     return x, y
