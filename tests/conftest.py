@@ -123,7 +123,10 @@ def _torch_loop(net, x, y, mask=None, h0=None, lengths=None, input_grad=False):
 
     Independent of the library's helpers: its own reverse order, masks and losses. Returns
     loss, grads (the names of net.params), dh0, dx, y_hat, h (top states), h_n, min_abs_z
-    (over valid steps of every layer) and min_abs_o (over rows carrying a loss)."""
+    (over valid steps of every layer), min_abs_o (over rows carrying a loss) and min_slope:
+    the smallest derivative the backward forms as "1 − (a number near 1)" — 1 − h² (tanh),
+    h(1 − h) (sigmoid), 1 − max ŷ (softmax) — where float64 keeps only ~1e-16/slope of relative
+    accuracy in ANY implementation (inf when there is none)."""
     import torch
     import torch.nn.functional as F
 
@@ -143,7 +146,7 @@ def _torch_loop(net, x, y, mask=None, h0=None, lengths=None, input_grad=False):
     # reverse direction: step s reads position len−1−s while s < len, padding stays in place
     rev = torch.tensor([list(range(n))[::-1] + list(range(n, T)) for n in lens]).T  # (T, B)
     cols = torch.arange(B)
-    layer_in, h_n, zs = xt, [], []
+    layer_in, h_n, zs, slopes = xt, [], [], []
     for layer in range(L):
         states = []
         for d in range(dirs):
@@ -155,6 +158,7 @@ def _torch_loop(net, x, y, mask=None, h0=None, lengths=None, input_grad=False):
                 proj = U.T[seq[s]] if (ids and layer == 0) else seq[s] @ U.T
                 z = proj + h @ W.T + b  # (F1)
                 zs.append(z.detach()[active[s]].abs())
+                slopes.append(_slope(net.activation, acts[net.activation](z.detach())[active[s]]))
                 h = torch.where(active[s][:, None], acts[net.activation](z), h)  # (F2), (F3)
                 hs.append(h)
             S = torch.stack(hs)
@@ -186,11 +190,28 @@ def _torch_loop(net, x, y, mask=None, h0=None, lengths=None, input_grad=False):
     carry = (m > 0)
     min_abs_z = float(torch.cat([z.reshape(-1) for z in zs]).min()) if zs else np.inf
     min_abs_o = float(o.detach()[carry].abs().min()) if carry.any() else np.inf
+    if carry.any():
+        slopes.append(_slope(g, y_hat.detach()[carry]))
+    min_slope = min(slopes, default=np.inf)
     return dict(
         loss=loss.item(), grads={k: p.grad.numpy() for k, p in P.items()}, dh0=h0t.grad.numpy(),
         dx=None if ids else xt.grad.numpy(), y_hat=y_hat.detach().numpy(), h=layer_in.detach().numpy(),
         h_n=torch.stack(h_n).detach().numpy(), min_abs_z=min_abs_z, min_abs_o=min_abs_o,
+        min_slope=min_slope,
     )
+
+
+def _slope(name, a) -> float:
+    """min of the derivative that is computed from an output close to its saturation value."""
+    if a.numel() == 0:
+        return np.inf
+    if name == "tanh":
+        return float((1 - a * a).min())
+    if name == "sigmoid":
+        return float((a * (1 - a)).min())
+    if name == "softmax":
+        return float((1 - a.max(dim=-1).values).min()) if a.shape[-1] > 1 else np.inf
+    return np.inf
 
 
 # ---------------------------------------------------------------------------------- errors
