@@ -20,6 +20,11 @@ def test_encode_decodes_to_the_exact_sum_of_1000_bit_ints():
     assert np.all(x[-1] == 0)
 
 
+def test_encode_accepts_integer_arrays():
+    x, y = addition.encode(np.array([5, 0]), np.array([3, 1]))
+    assert x.shape == (4, 2, 2) and addition.decode(y) == [8, 1]
+
+
 def test_int_to_bits_is_least_significant_first_and_round_trips():
     assert addition.int_to_bits(6, 4).tolist() == [0.0, 1.0, 1.0, 0.0]
     for value in (0, 1, 2**63, 2**64 + 5, 2**999 + 12345):
@@ -77,7 +82,8 @@ def test_exact_accuracy_counts_whole_sequences():
         (lambda: addition.encode([1], [-2]), ValueError, "b[0]"),
         (lambda: addition.encode([1], [2.0]), ValueError, "b[0]"),
         (lambda: addition.encode([1, 9], [1, 1], n_bits=3), ValueError, "a[1]"),
-        (lambda: addition.int_to_bits(16, 4), ValueError, "value"),
+        (lambda: addition.int_to_bits(16, 4), ValueError, "value: expected an int in [0, 2**4), got 16"),
+        (lambda: addition.int_to_bits(2**100, 4), ValueError, "got a 101-bit int"),
         (lambda: addition.int_to_bits(-1, 4), ValueError, "value"),
         (lambda: addition.int_to_bits(1.0, 4), TypeError, "value"),
         (lambda: addition.bits_to_int([0, 1, 2]), ValueError, "bits"),

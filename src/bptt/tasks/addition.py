@@ -45,7 +45,8 @@ def int_to_bits(value: int, n_bits: int) -> np.ndarray:
     n_bits = check_int(n_bits, "n_bits", 1)
     value = int(value)
     if value < 0 or value.bit_length() > n_bits:
-        raise ValueError(f"value: expected an int in [0, 2**{n_bits}), got {value}")
+        got = value if value.bit_length() <= 64 else f"a {value.bit_length()}-bit int"
+        raise ValueError(f"value: expected an int in [0, 2**{n_bits}), got {got}")
     raw = np.frombuffer(value.to_bytes((n_bits + 7) // 8, "little"), dtype=np.uint8)
     return np.unpackbits(raw, bitorder="little")[:n_bits].astype(np.float64)
 
@@ -60,7 +61,7 @@ def bits_to_int(bits: object) -> int:
 
 
 def _operands(values: object, name: str) -> list[int]:
-    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+    if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)):
         raise TypeError(f"{name}: expected a sequence of ints, got {type(values).__name__}")
     for i, value in enumerate(values):
         if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
@@ -69,7 +70,8 @@ def _operands(values: object, name: str) -> list[int]:
 
 
 def encode(a: Sequence[int], b: Sequence[int], n_bits: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Encode the sums ``a[i] + b[i]`` of non-negative ints of any size as one batch.
+    """Encode the sums ``a[i] + b[i]`` of non-negative ints of any size as one batch
+    (``a``, ``b``: lists, or 1-D integer arrays, of B ints).
 
     ``n_bits`` defaults to the bit length of the largest operand (at least 1).
     Returns ``x`` float (n_bits + 1, B, 2) and ``y`` float (n_bits + 1, B, 1), B = len(a).
