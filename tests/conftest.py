@@ -233,8 +233,9 @@ def _fd_err(a, n) -> float:
     return 0.0 if diff == 0 else float(diff / scale)
 
 
-def _fd_grad(net, name, x, y, mask=None, h0=None, lengths=None, eps=1e-6) -> np.ndarray:
-    """Central differences of net.loss with respect to net.params[name] (every entry)."""
+def _fd_grad(net, name, x, y, mask=None, h0=None, lengths=None, eps=1e-5) -> np.ndarray:
+    """Central differences of net.loss with respect to net.params[name] (every entry); the
+    step ε = 1e-5 ≈ (3u)^(1/3) balances truncation and round-off (see test_gradcheck.py)."""
     theta = net.params[name]
     flat = theta.reshape(-1)
     out = np.empty(flat.size)
@@ -247,6 +248,79 @@ def _fd_grad(net, name, x, y, mask=None, h0=None, lengths=None, eps=1e-6) -> np.
         flat[i] = saved
         out[i] = (up - down) / (2 * eps)
     return out.reshape(theta.shape)
+
+
+# ------------------------------------------------------------------ the seeds' errata
+def _reference_bptt(p, x, h, d_o, fprime):
+    """(B1)–(B5), (B8) for one layer, plainly: p {U, W, b, V, c}; x (T, B, D) floats;
+    h (T+1, B, H) with h[0] = h_0; d_o (T, B, K) = ∂L/∂o_t; fprime (T, B, H) = f'(z_t).
+    Returns (grads, deltas (T, B, H)). The errata tests swap one ingredient for a seed's."""
+    T = d_o.shape[0]
+    g = {k: np.zeros_like(v) for k, v in p.items()}
+    deltas = np.zeros(h[1:].shape)
+    dh_next = np.zeros_like(h[0])
+    for t in reversed(range(T)):
+        g["V"] += d_o[t].T @ h[t + 1]  # (B8)
+        g["c"] += d_o[t].sum(0)
+        dh = d_o[t] @ p["V"] + dh_next  # (B1)
+        deltas[t] = dh * fprime[t]  # (B2)
+        g["W"] += deltas[t].T @ h[t]  # (B3)
+        g["U"] += deltas[t].T @ x[t]  # (B4)
+        g["b"] += deltas[t].sum(0)  # (B5)
+        dh_next = deltas[t] @ p["W"]
+    return g, deltas
+
+
+@dataclass
+class Errata:
+    """One float64 layer and batch (no h0; every step carries a loss, or only the last with
+    last=True) with what the errata tests need: states h (T+1, B, H), ŷ (T, B, K), targets
+    Y (T, B, K) (one-hot for cross-entropy, zero where no loss), loss weights m (T, B) = 1/B
+    where a step carries a loss, the library's gradient ``ours`` and central differences ``fd``."""
+
+    net: bptt.RNN
+    x: np.ndarray
+    y: np.ndarray
+    mask: object
+    Y: np.ndarray
+    m: np.ndarray
+    h: np.ndarray
+    y_hat: np.ndarray
+    ours: dict
+    fd: dict
+
+    @property
+    def p(self):
+        return self.net.params
+
+
+def _errata_case(activation="tanh", head="softmax+ce", *, T=4, B=2, D=3, H=3, K=3, seed=0, last=False,
+                 set_params=None):
+    case = _make_case(activation, head, "many-to-one" if last else "many-to-many", T=T, B=B, D=D, H=H, K=K,
+                      seed=seed)
+    net = case.net
+    for k, value in (set_params or {}).items():
+        net.params[k] = np.asarray(value, dtype=np.float64).reshape(net.params[k].shape)
+    out = net.forward(case.x)
+    h = np.concatenate([np.zeros((1, B, H)), out.h])
+    y = np.eye(K)[case.y] if net.head.loss == "cross_entropy" else case.y
+    m = np.full((T, B), 1.0 / B)
+    if last:
+        y = np.concatenate([np.zeros((T - 1,) + y.shape), y[None]])
+        m[:-1] = 0
+    _, ours = net.loss_and_grad(case.x, case.y, case.mask)
+    fd = {k: _fd_grad(net, k, case.x, case.y, case.mask) for k in net.params}
+    return Errata(net, case.x, case.y, case.mask, y, m, h, out.y_hat, dict(ours), fd)
+
+
+@pytest.fixture(scope="session")
+def reference_bptt():
+    return _reference_bptt
+
+
+@pytest.fixture(scope="session")
+def errata_case():
+    return _errata_case
 
 
 @pytest.fixture(scope="session")
