@@ -4,19 +4,16 @@ A clear error is ONE ``ValueError`` or ``TypeError`` (the type the case expects)
 names the argument (and the file and line where one applies) and says what was expected; it
 is raised the same way whatever ``np.seterr`` says, with no warning on the way.
 
-``KILL_ROUNDS`` (env ``BPTT_KILL_ROUNDS``) scales the SIGKILL loops: the default keeps the
-folder fast on a shared 2-core machine; docs/reliability.md gives the counts actually run.
+``rounds(default)``: how many times a SIGKILL loop kills its child; env ``BPTT_KILL_ROUNDS``
+overrides every default (docs/reliability.md gives the counts actually run).
 """
 from __future__ import annotations
 
 import os
-import sys
 import warnings
 
 import numpy as np
 import pytest
-
-KILL_ROUNDS = int(os.environ.get("BPTT_KILL_ROUNDS", "1"))
 
 
 def raise_clearly(fn, exc_type, *fragments):
@@ -41,7 +38,6 @@ def raise_clearly(fn, exc_type, *fragments):
     return message
 
 
-@pytest.fixture(scope="session")
-def python():
-    """The interpreter running the tests (the venv's), for child processes."""
-    return sys.executable
+def rounds(default: int) -> int:
+    """How many kill rounds a test runs: ``default``, or env ``BPTT_KILL_ROUNDS`` when set."""
+    return int(os.environ.get("BPTT_KILL_ROUNDS", default))
