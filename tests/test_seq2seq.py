@@ -39,7 +39,7 @@ def model(config, H=3, seed=0, Vs=7, Vt=6):
     return m
 
 
-def numeric_grads(m, batch, eps=1e-6):
+def numeric_grads(m, batch, eps=1e-5):  # ε = 1e-5: measured errors ≈ 2e-9
     out = {}
     for name, theta in m.params.items():
         flat, g = theta.reshape(-1), np.empty(theta.size)
@@ -209,12 +209,24 @@ def test_translate_sampling():
 
 
 def test_translate_speed():
+    """Step-by-step decoding costs about what one teacher-forced forward pass of the same
+    length does (measured: 0.1–0.6×, ≈ 0.02 s for B=256, H=128, 20 steps on an idle core);
+    compared, not timed absolutely, so a busy machine does not fail it."""
     m = Seq2Seq(40, 15, 128, seed=0)
-    src = np.random.default_rng(0).integers(0, 40, (30, 256))
-    m.translate(src, None, 2, SOS, EOS)  # warm up
-    t = time.perf_counter()
-    m.translate(src, None, 20, SOS, 15 - 1)
-    assert time.perf_counter() - t < 1.0  # measured ≈ 0.02 s: 20 steps of B=256, H=128
+    rng = np.random.default_rng(0)
+    src, dec_in = rng.integers(0, 40, (30, 256)), rng.integers(0, 15, (20, 256))
+
+    def best(f, n=3):
+        times = []
+        for _ in range(n):
+            t = time.perf_counter()
+            f()
+            times.append(time.perf_counter() - t)
+        return min(times)
+
+    greedy = best(lambda: m.translate(src, None, 20, SOS, EOS))  # an early <eos> only speeds it up
+    forward = best(lambda: m.decoder.forward(dec_in, h0=m.encode(src)))
+    assert greedy < 3 * forward, (greedy, forward)
 
 
 def test_errors():
@@ -269,3 +281,26 @@ def test_learns_to_reverse_digit_strings():
         opt.step(grads)
     src, src_len, _, _, refs = reverse_task(np.random.default_rng(99), 300)
     assert exact_match(m.translate(src, src_len, 6, SOS, EOS), refs) >= 0.99
+
+
+def test_dates_batches_and_strings():
+    """The dates task's batches are loss_and_grad's arguments; translate_texts maps strings."""
+    from bptt.seq2seq import translate_texts
+    from bptt.tasks import dates
+
+    vocab = dates.vocabulary()
+    m = Seq2Seq(len(vocab), len(vocab), 8, seed=0, dtype=np.float64)
+    batch = dates.encode_pairs(vocab, dates.sample(0, 6))
+    loss, grads = m.loss_and_grad(*batch[:5])
+    assert loss == pytest.approx(m.loss(*batch[:5]))
+    # the decoder target of each pair is its input shifted by one (teacher forcing)
+    np.testing.assert_array_equal(batch.decoder_input[1:], np.where(
+        batch.decoder_target[:-1] == vocab.id(dates.EOS), vocab.id(dates.PAD), batch.decoder_target[:-1]))
+    m.params["dec.c"][vocab.id("7")] += 100.0  # the untrained decoder now always says "7"
+    assert translate_texts(m, ["3rd of March 1999", "22.11.2026"], vocab, max_len=4) == ["7777"] * 2
+    m.params["dec.c"][vocab.id(dates.EOS)] += 200.0  # … and now stops at once
+    assert translate_texts(m, "3rd of March 1999", vocab) == [""]
+    with pytest.raises(ValueError, match="non-empty"):
+        translate_texts(m, [""], vocab)
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        translate_texts(m, ["§"], vocab)

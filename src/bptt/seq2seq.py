@@ -34,6 +34,16 @@ Example (the shapes a trainer uses)::
     loss, grads = model.loss_and_grad(src_ids, src_lengths, dec_in, dec_out, dec_len)
     opt.step(grads)                                   # opt = Adam(model.params, ...)
     ids = model.translate(src_ids, src_lengths, max_len=12, sos=1, eos=2)   # list of id lists
+
+With the dates task (bptt.tasks.dates), a batch's first five fields are exactly the arguments of
+``loss_and_grad``, and ``translate_texts`` goes from strings to strings::
+
+    vocab = dates.vocabulary()
+    model = Seq2Seq(len(vocab), len(vocab), 128, seed=0)
+    batch = dates.encode_pairs(vocab, dates.sample(rng, 64))
+    loss, grads = model.loss_and_grad(*batch[:5])     # source, source_lengths, decoder_input,
+                                                      # decoder_target, target_lengths
+    translate_texts(model, ["3rd of March 1999"], vocab)          # ['1999-03-03'] once trained
 """
 from __future__ import annotations
 
@@ -46,7 +56,7 @@ from .batch import Inputs, make_inputs
 from .losses import softmax
 from .model import RNN, Gradients, _float_dtype
 
-__all__ = ["Seq2Seq", "teacher_forcing", "pad_batch", "exact_match"]
+__all__ = ["Seq2Seq", "teacher_forcing", "pad_batch", "exact_match", "translate_texts"]
 
 ENC, DEC = "enc.", "dec."
 
@@ -301,3 +311,25 @@ def exact_match(predicted, reference) -> float:
         raise ValueError(f"predicted and reference must be non-empty and equally long, got "
                          f"{len(predicted)} and {len(reference)}")
     return float(np.mean([list(p) == list(r) for p, r in zip(predicted, reference)]))
+
+
+def translate_texts(model: Seq2Seq, texts, vocab, tgt_vocab=None, *, max_len=100, temperature=None,
+                    rng=None, sos="<sos>", eos="<eos>", pad="<pad>") -> list[str]:
+    """Strings in, strings out: each text is encoded with ``vocab.encode`` (no markers added, as
+    the encoder was trained), translated by ``model.translate``, and decoded with
+    ``tgt_vocab.decode`` (default: the same vocabulary) up to, without, <eos>.
+
+    vocab: anything with ``encode(str) -> ids``, ``decode(ids) -> str`` and ``id(token)``, e.g.
+    ``bptt.tasks.dates.vocabulary()``. sos/eos are looked up in the target vocabulary, pad in
+    the source one. temperature/rng as in ``Seq2Seq.translate``."""
+    if not isinstance(model, Seq2Seq):
+        raise TypeError(f"model must be a Seq2Seq, got {type(model).__name__}")
+    if isinstance(texts, str):
+        texts = [texts]
+    texts = list(texts)
+    if not texts or not all(isinstance(t, str) and t for t in texts):
+        raise ValueError("texts must be a non-empty string or a non-empty list of non-empty strings")
+    tgt_vocab = vocab if tgt_vocab is None else tgt_vocab
+    src, lengths = pad_batch([vocab.encode(t) for t in texts], pad=vocab.id(pad))
+    out = model.translate(src, lengths, max_len, tgt_vocab.id(sos), tgt_vocab.id(eos), temperature, rng)
+    return [tgt_vocab.decode(np.array(ids, dtype=np.int64)) for ids in out]
