@@ -23,12 +23,16 @@ def gradcheck(net, x, y, mask=None, h0=None, lengths=None, *, eps=1e-6, max_entr
 
     max_entries: None checks every entry; an int checks at most that many per parameter,
     chosen with ``np.random.default_rng(seed)``. ``method``/``options`` pick the analytic gradient."""
+    if not all(hasattr(net, a) for a in ("params", "dtype", "loss", "loss_and_grad")):
+        raise TypeError(f"net must be a bptt model such as bptt.RNN, got {type(net).__name__}")
     if np.dtype(net.dtype) != np.float64:
         raise TypeError("gradcheck needs a float64 model; pass net.astype(np.float64)")
     if not (isinstance(eps, float) and 0 < eps < 1):
         raise ValueError(f"eps must be a float in (0, 1), got {eps!r}")
     if max_entries is not None:
         max_entries = v.positive_int("max_entries", max_entries)
+    if seed is not None:
+        seed = v.positive_int("seed", seed, minimum=0)
     _, grads = net.loss_and_grad(x, y, mask, h0, lengths, method=method, **options)
     rng = np.random.default_rng(seed)
     report = {}
