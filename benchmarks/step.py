@@ -96,7 +96,7 @@ def worker_time(args) -> dict:
     shape = BY_NAME[args.shape]
     weights, (x, y) = make_weights(shape), make_data(shape)
     impls = [i for i in args.impls.split(",") if i]
-    out = {"torch_threads": args.torch_threads, "impls": {}}
+    out = {"torch_threads": args.torch_threads, "impls": {}, "loadavg_start": machine.loadavg()}
     if "bptt" in impls and (why := bptt_available()):
         out["bptt_unavailable"] = why
         impls.remove("bptt")
@@ -120,6 +120,7 @@ def worker_time(args) -> dict:
                      log=log if args.verbose else None)
     for name, r in res.items():
         out["impls"][name].update(r)
+    out["loadavg_end"] = machine.loadavg()
     out["torch_gemm_gflops"] = impl_torch.gemm_gflops()
     return out
 
@@ -149,7 +150,10 @@ def run_worker(kind: str, args, **over) -> dict:
         cmd.append("--verbose")
     for k, v in over.items():
         cmd += [f"--{k.replace('_', '-')}", str(v)]
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+    env = dict(os.environ)
+    if args.blas_threads:  # OpenBLAS reads it at load time; only NumPy (so bptt) uses OpenBLAS
+        env["OPENBLAS_NUM_THREADS"] = str(args.blas_threads)
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, env=env)
     if p.returncode != 0:
         return {"error": f"worker exited {p.returncode}: {' '.join(cmd)}"}
     return json.loads(p.stdout.strip().splitlines()[-1])
@@ -199,6 +203,9 @@ def fmt(v, spec, missing="–"):
 def markdown(result: dict) -> str:
     ceiling = result["gemm_ceiling"]["gflops"]
     lines = [
+        f"command: {result['command']}",
+        f"CPU: {result['machine']['cpu'].get('model name')}; load average at start/end: "
+        f"{result['machine']['loadavg_start']} / {result['machine'].get('loadavg_end')}",
         f"float32 GEMM ceiling (NumPy/OpenBLAS, 2048³, best of 5, best of 1 and 2 threads): "
         f"{ceiling:.0f} GFLOP/s",
         "",
@@ -267,6 +274,9 @@ def main(argv=None) -> int:
     ap.add_argument("--tol", type=float, default=1e-4, help="relative L2 gradient tolerance")
     ap.add_argument("--torch-ids", choices=("loop", "identity"), default="loop",
                     help="torch formulation for id inputs (see impl_torch.py)")
+    ap.add_argument("--blas-threads", type=int, default=0,
+                    help="OPENBLAS_NUM_THREADS for the worker processes (NumPy, so bptt); "
+                         "0 = OpenBLAS's default (all cores). The GEMM ceiling is unaffected")
     ap.add_argument("--no-memory", action="store_true")
     ap.add_argument("--out", help="JSON path (default benchmarks/results/step-<time>.json)")
     ap.add_argument("--verbose", action="store_true", help="log every visit")
@@ -295,7 +305,8 @@ def main(argv=None) -> int:
         "started": dt.datetime.now().isoformat(timespec="seconds"),
         "command": " ".join([Path(sys.executable).name, "benchmarks/step.py"] + sys.argv[1:]),
         "options": {k: getattr(args, k) for k in ("quick", "update", "rounds", "warm", "timed",
-                                                   "tol", "torch_ids", "impls")},
+                                                   "tol", "torch_ids", "impls",
+                                                   "blas_threads")},
         "machine": {"cpu": machine.cpu_info(), "blas": machine.blas_info(),
                     "versions": machine.versions(), "loadavg_start": machine.loadavg()},
         "bptt_unavailable": bptt_available(),
