@@ -152,10 +152,15 @@ def load(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
         f.seek(0)
         try:
             with np.load(f, allow_pickle=False) as npz:
-                arrays = {name: npz[name] for name in npz.files}
+                # save writes stored members: a compressed one could inflate far beyond the file
+                packed = [i.filename for i in npz.zip.infolist() if i.compress_type != zipfile.ZIP_STORED]
+                arrays = {} if packed else {name: npz[name] for name in npz.files}
         except Exception as e:  # zipfile, zlib, EOF, .npy header parsing...: all mean damage
             raise corrupted(f"cannot read it as an .npz archive ({type(e).__name__}: {e})") \
                 from None
+    if packed:
+        raise corrupted(f"compressed members {packed[:3]}; bptt writes uncompressed archives "
+                        "and does not inflate others")
 
     raw = arrays.pop(META_KEY, None)
     if raw is None:
