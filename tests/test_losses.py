@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
+import bptt
 from bptt import losses
 from bptt.losses import Head, log_softmax, softmax, softmax_jacobian, softplus
 
@@ -232,6 +233,17 @@ def test_seed002_softmax_diagonal_only_is_wrong(errata_case, reference_bptt, fd_
     assert all(fd_err(g_right[k], e.fd[k]) <= OK for k in e.fd)
     diagonal_only = P * (1 - P) * (P - Y)
     assert_seed_mistake(e, backprop(e, reference_bptt, diagonal_only), fd_err, ["U", "W", "b", "V", "c"])
+
+
+def test_seed002_softmax_diagonal_only_fails_gradcheck(make_case, monkeypatch):
+    """The same mistake inside the library: with Head.vjp replaced by the diagonal ŷ(1 − ŷ) ⊙ v,
+    bptt.gradcheck reports every parameter off by more than 1e-3 (the loss itself is
+    unchanged, so the finite differences stay right); with the dense vjp, ≤ 1e-7."""
+    case = make_case("tanh", "softmax+mse", T=4, B=2, H=3, h0=True)
+    assert max(bptt.gradcheck(case.net, *case.args, eps=1e-5).values()) <= OK
+    monkeypatch.setattr(Head, "vjp", lambda self, y_hat, v: y_hat * (1 - y_hat) * v)
+    report = bptt.gradcheck(case.net, *case.args, eps=1e-5)
+    assert min(report.values()) > WRONG, report
 
 
 def test_seed002_eq5_softmax_derivative_off_the_diagonal_is_wrong(errata_case, reference_bptt, fd_err):
