@@ -47,6 +47,7 @@ With the dates task (bptt.tasks.dates), a batch's first five fields are exactly 
 """
 from __future__ import annotations
 
+import contextlib
 import numbers
 
 import numpy as np
@@ -77,11 +78,13 @@ class Seq2Seq:
             int(s) for s in np.random.SeedSequence(int(seed)).generate_state(2))
         common = dict(activation=activation, num_layers=num_layers, init=init, dtype=dtype)
         # The encoder's head (output_size=1) is never used: only run/backprop, which read U, W, b.
-        self.encoder = RNN(src_vocab_size, hidden_size, 1, bidirectional=bidirectional,
-                           seed=enc_seed, **common)
+        with _arguments(input_size="src_vocab_size"):
+            self.encoder = RNN(src_vocab_size, hidden_size, 1, bidirectional=bidirectional,
+                               seed=enc_seed, **common)
         dirs = self.encoder.num_directions
-        self.decoder = RNN(tgt_vocab_size, dirs * hidden_size, tgt_vocab_size, output="softmax",
-                           seed=dec_seed, **common)
+        with _arguments(input_size="tgt_vocab_size"):
+            self.decoder = RNN(tgt_vocab_size, dirs * hidden_size, tgt_vocab_size, output="softmax",
+                               seed=dec_seed, **common)
         self.seed = None if seed is None else int(seed)
         self.dtype = _float_dtype(dtype)
         self._enc_names = [k for k in self.encoder.params if k not in ("V", "c")]
@@ -175,7 +178,8 @@ class Seq2Seq:
 
     # ---------------------------------------------------------------- passes
     def _encode(self, src_ids, src_lengths):
-        inp = make_inputs(self.encoder, src_ids, None, src_lengths)
+        with _arguments(x="src_ids", lengths="src_lengths"):
+            inp = make_inputs(self.encoder, src_ids, None, src_lengths)
         if inp.x.ndim != 2:
             raise ValueError(f"src_ids must be integer token ids of shape (T, B), got shape {inp.x.shape}")
         return inp, self.encoder.run(inp)
@@ -190,7 +194,8 @@ class Seq2Seq:
         self._sync()
         inp, trace = self._encode(src_ids, src_lengths)
         self._check_batch(inp, dec_in_ids)
-        return self.decoder.loss(dec_in_ids, dec_target_ids, h0=self._bridge(trace.h_n), lengths=dec_lengths)
+        with _arguments(**_DEC_ARGS):
+            return self.decoder.loss(dec_in_ids, dec_target_ids, h0=self._bridge(trace.h_n), lengths=dec_lengths)
 
     def loss_and_grad(self, src_ids, src_lengths, dec_in_ids, dec_target_ids, dec_lengths=None):
         """(L, ∂L/∂θ) with the keys of ``params``, by BPTT through decoder then encoder (S2).
@@ -202,8 +207,9 @@ class Seq2Seq:
         self._sync()
         inp, trace = self._encode(src_ids, src_lengths)
         self._check_batch(inp, dec_in_ids)
-        loss, dg = self.decoder.loss_and_grad(dec_in_ids, dec_target_ids, h0=self._bridge(trace.h_n),
-                                              lengths=dec_lengths)
+        with _arguments(**_DEC_ARGS):
+            loss, dg = self.decoder.loss_and_grad(dec_in_ids, dec_target_ids, h0=self._bridge(trace.h_n),
+                                                  lengths=dec_lengths)
         no_top = np.zeros_like(trace.top)  # the encoder has no loss of its own: G_t = 0
         eg = self.encoder.backprop(trace, no_top, dh_n=self._bridge_backward(dg.dh0))  # (S2)
         grads = Gradients((ENC + k, eg[k]) for k in self._enc_names)
@@ -256,6 +262,22 @@ class Seq2Seq:
         for seq in np.stack(emitted, axis=1).tolist():  # (B, steps)
             out.append(seq[: seq.index(eos)] if eos in seq else seq)
         return out
+
+
+_DEC_ARGS = dict(x="dec_in_ids", y="dec_target_ids", lengths="dec_lengths")
+
+
+@contextlib.contextmanager
+def _arguments(**names):
+    """Prefix an inner RNN's validation error with the Seq2Seq argument it is about:
+    "x (token ids) must …" -> "src_ids: x (token ids) must …" for ``x="src_ids"``."""
+    try:
+        yield
+    except (ValueError, TypeError) as exc:
+        inner = next((n for n in names if str(exc).startswith(n + " ")), None)
+        if inner is None:
+            raise
+        raise type(exc)(f"{names[inner]}: {exc}") from None
 
 
 def _token_id(name, value, K) -> int:
