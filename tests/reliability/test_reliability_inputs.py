@@ -207,16 +207,7 @@ CASES = {
 }
 
 
-# Known failures, kept visible: strict, so a fix turns them into errors until the mark goes.
-SEQ2SEQ_NAMES = pytest.mark.xfail(strict=True, reason="Seq2Seq reports the inner RNN's argument "
-                                  "names (x, y, lengths, input_size); fix waits for seq2seq.py to be free")
-KNOWN = {name: SEQ2SEQ_NAMES for name in [
-    "Seq2Seq src_vocab 0", "Seq2Seq src ids out of range", "Seq2Seq src ragged", "Seq2Seq src_lengths 0",
-    "Seq2Seq dec_in out of range", "Seq2Seq target out of range", "Seq2Seq target shape",
-    "Seq2Seq dec_lengths T+1"]}
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=KNOWN.get(n, ())) for n in CASES])
+@pytest.mark.parametrize("name", list(CASES))
 def test_bad_input_gives_one_clear_error(name, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # save(...) rows must not leave files anywhere
     fn, exc, *fragments = CASES[name]
