@@ -26,8 +26,6 @@ HEADS = {
     "tanh+mse": ("tanh", "mse"),
     "relu+mse": ("relu", "mse"),
 }
-ACTIVATIONS = ("tanh", "relu", "sigmoid", "identity")
-MAPPINGS = ("many-to-many", "many-to-one", "one-to-many", "variable-lengths")
 KINK = 1e-4  # relu: every pre-activation must be at least this far from 0 for a gradcheck
 
 
@@ -52,8 +50,8 @@ class Case:
 def _make_case(activation="tanh", head="softmax+ce", mapping="many-to-many", *, T=4, B=2, D=3,
                H=3, K=3, layers=1, bidirectional=False, ids=False, h0=False, lengths=False,
                mask=None, seed=0, dtype=np.float64, init="uniform", scale=1.0) -> Case:
-    """A random configuration. mapping ∈ MAPPINGS; lengths=True adds random lengths to any
-    mapping but one-to-many; mask="float" draws non-negative float weights (with some zeros);
+    """A random configuration. mapping: many-to-many, many-to-one, one-to-many, variable-lengths; lengths=True adds random lengths (at least
+    one < T) to any mapping; mask="float" draws non-negative float weights (with some zeros);
     scale multiplies every initial parameter (larger: the nonlinearity works harder)."""
     output, loss = HEADS[head]
     rng = np.random.default_rng(1000 + seed)
