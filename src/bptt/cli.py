@@ -1,0 +1,296 @@
+"""The ``bptt`` command: argument parsing and calls into the library, nothing else.
+
+    bptt train [TASK] [options]        train (default task: addition, under a minute)
+    bptt train --resume RUN_DIR        continue an interrupted run exactly
+    bptt sample CHECKPOINT             generate text from a charlm checkpoint
+    bptt eval CHECKPOINT               the task's test metrics and baselines for a checkpoint
+    bptt translate CHECKPOINT TEXT     a dates (seq2seq) checkpoint: "3rd of March 1999" -> 1999-03-03
+    bptt gradcheck                     float64 finite differences vs BPTT on a small random model
+    bptt diagnose CHECKPOINT | --init --activation --hidden    vanishing/exploding gradients
+
+Exit status: 0 success; 1 a failed gradient check or a diverged run; 2 bad input (one line
+``bptt: error: …`` on stderr); 130 Ctrl-C during training (after saving last.npz).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+S = argparse.SUPPRESS
+
+# CLI flag -> (option name of the recipe, type, nargs, help). The tasks that accept each are
+# read from the recipes' OPTIONS.
+TASK_FLAGS = {
+    "--bits": ("bits", int, None, "addition: largest operand size in training (8); digits: number size (6)"),
+    "--test-bits": ("test_bits", int, "+", "addition: operand sizes to test (16 64 256 1000)"),
+    "--length": ("length", int, None, "parity: training stream length (10)"),
+    "--test-length": ("test_length", int, None, "parity: test stream length (1000)"),
+    "--text": ("text", str, None, "charlm: UTF-8 text file to model (first 90%% train, last 10%% validation)"),
+    "--seq-len": ("seq_len", int, None, "charlm: chunk length T; the gradient is truncated at chunk boundaries"),
+    "--data": ("data", str, "+", "sentiment: sentence<TAB>label files; timeseries: a date,value CSV file"),
+    "--window": ("window", int, None, "timeseries: training window length"),
+}
+TRAIN_FLAGS = ("steps", "minutes", "batch_size", "optimizer", "lr", "momentum", "clip", "clip_value",
+               "schedule", "warmup", "eval_every", "patience", "seed", "progress")
+MODEL_FLAGS = ("hidden_size", "num_layers", "activation", "init", "bidirectional", "dtype")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .tasks import recipes
+    from .train import OPTIMIZERS, SCHEDULES
+
+    p = argparse.ArgumentParser(
+        prog="bptt", description="Recurrent networks trained with explicit Backpropagation Through Time (NumPy).",
+        epilog="Start with `bptt train`: it teaches a small RNN binary addition on ≤8-bit numbers in seconds "
+               "and shows that it adds 1000-bit numbers. `bptt COMMAND --help` for each command.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    tasks = "\n".join(f"  {n:<11}{recipes.REGISTRY[n].summary}" for n in recipes.names())
+    t = sub.add_parser(
+        "train", help="train a task (default: addition)", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=f"Train an RNN on a task and write a run directory.\n\ntasks:\n{tasks}",
+        epilog="The run directory (--out, default runs/<task>-<time>) holds metrics.jsonl, summary.json, "
+               "checkpoint.npz (best), last.npz and loss.png.\nExamples:\n"
+               "  bptt train\n  bptt train charlm --text input.txt --minutes 10\n"
+               "  bptt train sentiment\n  bptt train --resume runs/charlm-20250101-120000 --steps 20000")
+    t.add_argument("task", nargs="?", choices=recipes.names(), metavar="TASK", help="one of the tasks above (default: addition)")
+    g = t.add_argument_group("task options (each applies to the tasks named)")
+    for flag, (dest, typ, nargs, help_) in TASK_FLAGS.items():
+        g.add_argument(flag, dest="task_" + dest, type=typ, nargs=nargs, default=S, help=help_,
+                       metavar=dest.upper() if typ is int else "PATH")
+    g = t.add_argument_group("model (defaults depend on the task)")
+    g.add_argument("--hidden", dest="hidden_size", type=int, default=S, metavar="H", help="hidden units")
+    g.add_argument("--layers", dest="num_layers", type=int, default=S, metavar="L", help="stacked layers (1)")
+    g.add_argument("--activation", default=S, choices=("tanh", "relu", "sigmoid", "identity"), help="hidden f (tanh)")
+    g.add_argument("--init", default=S, choices=("uniform", "xavier", "orthogonal", "identity"), help="initialisation (uniform)")
+    g.add_argument("--bidirectional", action="store_true", default=S, help="add a reverse direction")
+    g.add_argument("--dtype", default=S, choices=("float32", "float64"), help="parameter dtype (float32)")
+    g = t.add_argument_group("training (defaults depend on the task; see summary.json)")
+    g.add_argument("--steps", type=int, default=S, help="optimizer steps in total")
+    g.add_argument("--minutes", type=float, default=S, help="wall-time budget (training + evaluation)")
+    g.add_argument("--batch-size", type=int, default=S, metavar="B")
+    g.add_argument("--optimizer", choices=OPTIMIZERS, default=S)
+    g.add_argument("--lr", type=float, default=S, help="learning rate")
+    g.add_argument("--momentum", type=float, default=S, help="for momentum/nesterov (0.9)")
+    g.add_argument("--clip", type=float, default=S, help="max global gradient norm; 0 turns clipping off (5)")
+    g.add_argument("--clip-value", type=float, default=S, help="clamp each gradient entry to ±this")
+    g.add_argument("--schedule", choices=SCHEDULES, default=S, help="learning-rate schedule (constant)")
+    g.add_argument("--warmup", type=int, default=S, help="linear warm-up steps (cosine schedule)")
+    g.add_argument("--eval-every", type=int, default=S, metavar="N", help="steps between evaluations")
+    g.add_argument("--patience", type=int, default=S, help="stop after N evaluations without improvement")
+    g.add_argument("--seed", type=int, default=S, help="seed of the initialisation and the data order (0)")
+    g.add_argument("--no-progress", dest="progress", action="store_false", default=S, help="no progress bar")
+    g = t.add_argument_group("run directory")
+    g.add_argument("--out", default=S, help="run directory (default runs/<task>-<time>)")
+    g.add_argument("--resume", default=S, metavar="RUN", help="continue RUN (a run directory or a .npz) exactly; "
+                   "only --steps --minutes --patience --eval-every --no-progress may change")
+
+    s = sub.add_parser("sample", help="generate text from a charlm checkpoint")
+    s.add_argument("checkpoint")
+    s.add_argument("--primer", default="\n", help="text the model reads first (default: a newline)")
+    s.add_argument("--length", type=int, default=500, help="characters to generate (500)")
+    s.add_argument("--temperature", type=float, default=0.8, help="softmax temperature: <1 safer, >1 wilder (0.8)")
+    s.add_argument("--seed", type=int, default=None, help="sampling seed (default: random)")
+
+    e = sub.add_parser("eval", help="test metrics (and baselines) of a checkpoint")
+    e.add_argument("checkpoint")
+    e.add_argument("--text", default=None, help="charlm: evaluate on this text instead of the training file")
+    e.add_argument("--data", nargs="+", default=None, help="sentiment/timeseries: other data files")
+    e.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    tr = sub.add_parser("translate", help="translate dates with a dates (seq2seq) checkpoint")
+    tr.add_argument("checkpoint")
+    tr.add_argument("text", nargs="+", help='one or more dates, e.g. "3rd of March 1999"')
+
+    gc = sub.add_parser("gradcheck", help="float64 finite-difference check of BPTT on a small random model")
+    gc.add_argument("--hidden", type=int, default=5)
+    gc.add_argument("--input-size", type=int, default=3)
+    gc.add_argument("--output-size", type=int, default=4)
+    gc.add_argument("--steps", type=int, default=6, help="sequence length T (6)")
+    gc.add_argument("--batch", type=int, default=3, help="sequences B (3)")
+    gc.add_argument("--layers", type=int, default=1)
+    gc.add_argument("--bidirectional", action="store_true")
+    gc.add_argument("--activation", default="tanh", choices=("tanh", "relu", "sigmoid", "identity"))
+    gc.add_argument("--output", default="softmax", choices=("softmax", "sigmoid", "identity"))
+    gc.add_argument("--seed", type=int, default=0)
+    gc.add_argument("--tol", type=float, default=1e-7, help="largest acceptable relative error (1e-7)")
+
+    d = sub.add_parser("diagnose", help="vanishing/exploding gradient report of a checkpoint or a random model",
+                       description="With CHECKPOINT: the trained model on a validation batch of its task. "
+                                   "Without: a random float64 RNN (--init --activation --hidden) on random data.")
+    d.add_argument("checkpoint", nargs="?")
+    d.add_argument("--init", default="uniform", choices=("uniform", "xavier", "orthogonal", "identity"))
+    d.add_argument("--activation", default="tanh", choices=("tanh", "relu", "sigmoid", "identity"))
+    d.add_argument("--hidden", type=int, default=32)
+    d.add_argument("--steps", type=int, default=50, help="random model: sequence length (50)")
+    d.add_argument("--batch", type=int, default=16, help="random model: sequences (16)")
+    d.add_argument("--radius", type=float, default=None, help="random model: rescale W to this spectral radius")
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--horizon", type=int, default=20, help="lag the summary extrapolates to (20)")
+    d.add_argument("--out", default=None, help="folder for the figures (default: next to the checkpoint, or runs/)")
+    return p
+
+
+# -------------------------------------------------------------------- commands
+def cmd_train(a) -> int:
+    from .tasks import recipes
+    from .train import train
+
+    given = vars(a)
+    task_opts = {k[5:]: v for k, v in given.items() if k.startswith("task_")}
+    model_opts = {k: v for k, v in given.items() if k in MODEL_FLAGS}
+    train_opts = {k: v for k, v in given.items() if k in TRAIN_FLAGS}
+    if train_opts.get("clip") == 0:
+        train_opts["clip"] = None
+    if "resume" in given:
+        if a.task or task_opts or model_opts or "out" in given:
+            raise ValueError("--resume continues a run with its saved task, model and directory; "
+                             "give only --steps, --minutes, --patience, --eval-every or --no-progress")
+        result = train(resume=given["resume"], **train_opts)
+    else:
+        task = a.task or recipes.DEFAULT_TASK
+        accepted = recipes.REGISTRY[task].OPTIONS
+        for flag, (dest, *_) in TASK_FLAGS.items():
+            if dest in task_opts and dest not in accepted:
+                users = [n for n in recipes.names() if dest in recipes.REGISTRY[n].OPTIONS]
+                raise ValueError(f"{flag} is not an option of task {task} (it is for: {', '.join(users)})")
+        if task == "addition" and not a.task:
+            print(f"bptt: training a {recipes.REGISTRY[task].model_defaults['hidden_size']}-unit RNN to add binary numbers, on numbers of at most 8 bits, "
+                  "then testing it on 16-, 64-, 256- and 1000-bit numbers", file=sys.stderr)
+        result = train(task, out=given.get("out"), task_options=task_opts, model_options=model_opts, **train_opts)
+    s = result.summary
+    if result.status == "diverged":
+        print(f"bptt: {s['error']}", file=sys.stderr)
+        print(f"run directory: {result.run_dir.path}", file=sys.stderr)
+        return 1
+    if result.status == "interrupted":
+        print(f"bptt: stopped at step {s['steps']}; last.npz saved. Continue exactly with:\n"
+              f"  bptt train --resume {result.run_dir.path}", file=sys.stderr)
+        return 130
+    for line in result.recipe.describe(s["final"]):
+        print(line)
+    best = s["best"]
+    how = {"done": "", "early_stop": " (early stop)", "time_limit": " (time limit)"}[result.status]
+    print(f"{s['steps']} steps in {s['wall_time_s']:.1f} s{how}; best {best['metric']} = "
+          f"{_num(best['value'])} at step {best['step']}")
+    print(f"run directory: {result.run_dir.path}  (metrics.jsonl, summary.json, checkpoint.npz, last.npz, loss.png)")
+    return 0
+
+
+def _load(path, **overrides):
+    from .runs import load_state
+
+    return load_state(path, options={k: v for k, v in overrides.items() if v is not None})
+
+
+def cmd_sample(a) -> int:
+    recipe, model, _, _ = _load(a.checkpoint)
+    if not hasattr(recipe, "sample"):
+        raise ValueError(f"sample needs a charlm checkpoint; {a.checkpoint} is a {recipe.name} model")
+    text = recipe.sample(model, primer=a.primer, length=a.length, temperature=a.temperature, seed=a.seed)
+    sys.stdout.write(a.primer + text + ("" if text.endswith("\n") else "\n"))
+    return 0
+
+
+def cmd_eval(a) -> int:
+    recipe, model, _, meta = _load(a.checkpoint, text=a.text, data=a.data)
+    report = recipe.report(model)
+    if a.json:
+        print(json.dumps({"task": recipe.name, "step": meta["step"], **report}, indent=2))
+    else:
+        print(f"{recipe.name} checkpoint at step {meta['step']}:")
+        for line in recipe.describe(report):
+            print(line)
+    return 0
+
+
+def cmd_translate(a) -> int:
+    recipe, model, _, _ = _load(a.checkpoint)
+    if not hasattr(recipe, "translate"):
+        raise ValueError(f"translate needs a dates checkpoint; {a.checkpoint} is a {recipe.name} model")
+    for text, out in zip(a.text, recipe.translate(model, a.text)):
+        print(f"{text}\t{out}")
+    return 0
+
+
+def cmd_gradcheck(a) -> int:
+    import numpy as np
+
+    from . import RNN, gradcheck
+
+    net = RNN(a.input_size, a.hidden, a.output_size, activation=a.activation, output=a.output,
+              num_layers=a.layers, bidirectional=a.bidirectional, seed=a.seed, dtype=np.float64)
+    rng = np.random.default_rng(a.seed + 1)
+    x = rng.standard_normal((a.steps, a.batch, a.input_size))
+    if a.output == "softmax":
+        y = rng.integers(0, a.output_size, size=(a.steps, a.batch))
+    else:
+        y = rng.random((a.steps, a.batch, a.output_size))
+    lengths = rng.integers(1, a.steps + 1, size=a.batch)
+    lengths[0] = a.steps
+    report = gradcheck(net, x, y, lengths=lengths)
+    print(f"{a.activation} RNN, D={a.input_size} H={a.hidden} K={a.output_size}, layers={a.layers}"
+          f"{', bidirectional' if a.bidirectional else ''}, {a.output} head; T={a.steps}, B={a.batch}, "
+          f"lengths {lengths.tolist()}; float64 central differences, eps=1e-6")
+    print("parameter  shape        max relative error")
+    for name, err in report.items():
+        print(f"{name:<10} {str(net.params[name].shape):<12} {err:.2e}")
+    worst = max(report.values())
+    ok = worst <= a.tol
+    print(f"{'ok' if ok else 'FAILED'}: largest error {worst:.2e} {'≤' if ok else '>'} {a.tol:g}")
+    return 0 if ok else 1
+
+
+def cmd_diagnose(a) -> int:
+    from . import diagnostics
+
+    if a.checkpoint is None:
+        out = a.out or f"runs/diagnose-{a.init}-{a.activation}-H{a.hidden}"
+        text = diagnostics.run_diagnose(out, init=a.init, activation=a.activation, hidden=a.hidden, steps=a.steps,
+                                        batch=a.batch, radius=a.radius, seed=a.seed, horizon=a.horizon)
+    else:
+        recipe, model, _, meta = _load(a.checkpoint)
+        if not hasattr(model, "forward"):
+            raise ValueError(f"diagnose analyses a single RNN; {a.checkpoint} holds a {type(model).__name__}")
+        x, y, mask, lengths = recipe.diagnostic_batch()
+        out = a.out or str(Path(a.checkpoint).parent / "diagnose")
+        text = diagnostics.diagnose(model, x, y, out, mask=mask, lengths=lengths, horizon=a.horizon,
+                                    title=f"{recipe.name} checkpoint, step {meta['step']}: "
+                                          + diagnostics.describe(model, x.shape[0], x.shape[1]))
+    print(text, end="")
+    print(f"figures in {out}")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "translate": cmd_translate,
+            "gradcheck": cmd_gradcheck, "diagnose": cmd_diagnose}
+
+
+def main(argv=None) -> int:
+    """Run the command line ``argv`` (default sys.argv[1:]); returns the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or argparse's own one-line usage error (status 2)
+        return exc.code if isinstance(exc.code, int) else 0
+    try:
+        return COMMANDS[args.command](args)
+    except (ValueError, TypeError) as exc:
+        return _error(str(exc))
+    except OSError as exc:
+        return _error(f"{exc.strerror}: {exc.filename}" if exc.filename and exc.strerror else str(exc))
+
+
+def _error(message: str) -> int:
+    print(f"bptt: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _num(v):
+    return "n/a" if v is None else f"{v:.4g}"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""The run directory of ``bptt train`` and the trainer's checkpoints.
+
+A run directory (``--out``, default ``runs/<task>-<YYYYmmdd-HHMMSS>``) holds
+
+    metrics.jsonl    one JSON object per evaluation: step, elapsed_s, lr, train_loss and
+                     grad_norm (means since the previous evaluation, gradient norm before
+                     clipping), tokens_per_s, and the task's validation metrics (val_*)
+    summary.json     status, steps, wall time, the best monitored value and its step, the final
+                     report of the task (test metrics and baselines) and the exact
+                     configuration: {"task": …, "model": …, "train": …}
+    checkpoint.npz   the best model so far (by the task's monitored validation metric)
+    last.npz         the latest state (every evaluation, the end of the run, Ctrl-C)
+    loss.png         training and validation curves (needs matplotlib)
+
+Both ``.npz`` files are complete training states written by ``bptt.checkpoint.save``
+(atomic, checksummed, versioned, loaded with allow_pickle=False):
+
+    param/<name>     the model's parameters (net.params)
+    optim/<key>      the optimizer's state buffers (scalars step and lr are in the metadata)
+    stream/<key>     the data stream's arrays (e.g. an epoch's permutation)
+    state/h          the hidden state carried between chunks (stateful tasks)
+    metadata         kind "bptt.train", task, task_options, task_state (e.g. the vocabulary),
+                     model_class and model (its config), train (TrainConfig), step, elapsed,
+                     optim, schedule, stream, best, bad_evals and rng (the data RNG's state)
+
+so ``bptt sample``/``eval``/``diagnose`` rebuild the task and the model from the file alone.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from . import checkpoint
+
+KIND = "bptt.train"
+GROUPS = ("param", "optim", "stream", "state")
+
+
+def default_run_dir(task: str) -> Path:
+    """``runs/<task>-<YYYYmmdd-HHMMSS>`` (with ``-2``, ``-3``… if that exists already)."""
+    base = Path("runs") / f"{task}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
+
+
+class RunDir:
+    """The files of one run (see the module docstring)."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    @classmethod
+    def create(cls, path) -> "RunDir":
+        """A new run directory; refuses one that already holds a run."""
+        path = Path(path)
+        if path.exists() and not path.is_dir():
+            raise ValueError(f"--out {path} exists and is not a directory")
+        if any((path / f).exists() for f in ("last.npz", "metrics.jsonl", "summary.json")):
+            raise ValueError(f"{path} already holds a run; continue it with --resume {path} or choose another --out")
+        path.mkdir(parents=True, exist_ok=True)
+        return cls(path)
+
+    @classmethod
+    def for_resume(cls, path) -> tuple["RunDir", Path]:
+        """(run directory, checkpoint file) for ``--resume PATH`` (a directory: its last.npz)."""
+        path = Path(path)
+        ckpt = path / "last.npz" if path.is_dir() else path
+        if not ckpt.exists():
+            raise FileNotFoundError(f"nothing to resume: {ckpt} does not exist")
+        return cls(ckpt.parent), ckpt
+
+    # ---------------------------------------------------------------- metrics.jsonl
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    def append_metrics(self, row: dict) -> None:
+        with open(self.metrics_path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(_clean(row)) + "\n")
+
+    def read_metrics(self, upto: int | None = None) -> list[dict]:
+        """The rows of metrics.jsonl; with ``upto``, rows after that step are dropped from the
+        file too (a resumed run rewrites the evaluations it is about to repeat)."""
+        if not self.metrics_path.exists():
+            return []
+        with open(self.metrics_path, encoding="utf-8") as f:
+            rows = [json.loads(line) for line in f if line.strip()]
+        if upto is not None and any(r["step"] > upto for r in rows):
+            rows = [r for r in rows if r["step"] <= upto]
+            _atomic_write(self.metrics_path, "".join(json.dumps(r) + "\n" for r in rows))
+        return rows
+
+    # ---------------------------------------------------------------- summary, plot
+    def write_summary(self, summary: dict) -> None:
+        _atomic_write(self.path / "summary.json", json.dumps(_clean(summary), indent=2) + "\n")
+
+    def plot(self) -> Path | None:
+        """loss.png from metrics.jsonl; None (and no file) without matplotlib or rows."""
+        rows = self.read_metrics()
+        if not rows:
+            return None
+        try:
+            from . import plots
+            plots.training_curves(rows, self.path / "loss.png")
+        except ImportError:
+            return None
+        return self.path / "loss.png"
+
+
+# -------------------------------------------------------------------- checkpoints
+def save_state(path, trainer) -> None:
+    """Write the trainer's complete state to ``path`` (see the module docstring)."""
+    groups, meta = trainer.state()
+    arrays = checkpoint.with_prefix("param/", trainer.model.params)
+    for group in ("optim", "stream", "state"):
+        arrays.update(checkpoint.with_prefix(group + "/", groups[group]))
+    recipe = trainer.recipe
+    meta = {"kind": KIND, "task": recipe.name, "task_options": recipe.options,
+            "task_state": recipe.state(), "model_class": type(trainer.model).__name__,
+            "model": trainer.model.config, "rng": checkpoint.rng_to_meta(trainer.rng), **meta}
+    checkpoint.save(path, arrays, meta)
+
+
+def load_state(path, model=None, options=None):
+    """Read a trainer checkpoint.
+
+    With ``model``: copy the saved parameters into it and return None. Without: return
+    (recipe, model, groups, meta), the recipe and the model rebuilt from the metadata, the
+    arrays grouped by prefix (``groups["optim"]`` …) and the metadata. ``options``: task
+    options to change (e.g. another text file to evaluate on)."""
+    from .tasks import recipes
+
+    arrays, meta = checkpoint.load(path)
+    if meta.get("kind") != KIND:
+        raise ValueError(f"{path} is a checkpoint but not one written by `bptt train` (kind {meta.get('kind')!r})")
+    groups = {g: checkpoint.take_prefix(g + "/", arrays) for g in GROUPS}
+    if model is not None:
+        model.set_params(groups["param"])
+        return None
+    recipe = recipes.from_meta({**meta, "task_options": {**meta["task_options"], **(options or {})}})
+    model = recipe.model_from_config(meta["model_class"], meta["model"])
+    model.set_params(groups["param"])
+    return recipe, model, groups, meta
+
+
+def _clean(obj):
+    """JSON-safe copy: non-finite floats become None, numpy scalars become Python numbers."""
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,228 @@
+"""Recipes of the data-set tasks: charlm, sentiment (timeseries and dates: recipes_seq.py).
+
+Data files default to ``$BPTT_DATA`` or the ``shared/data`` folder next to the repository
+(tinyshakespeare.txt, sentiment/*.txt, timeseries/*.csv); pass your own with the task options
+(``--text``, ``--data``).
+"""
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from . import charlm, sentiment
+from .recipes import Batch, ChunkStream, EpochStream, Recipe, _pct, logits, loss_grad_state, nll_sum, register
+
+
+def data_dir() -> Path:
+    """``$BPTT_DATA``, else ``<repository>/../shared/data``."""
+    env = os.environ.get("BPTT_DATA")
+    return Path(env) if env else Path(__file__).resolve().parents[4] / "shared" / "data"
+
+
+# -------------------------------------------------------------------- charlm
+@register
+class CharLM(Recipe):
+    name = "charlm"
+    summary = "character-level language model of a text file (--text), stateful chunked training"
+    OPTIONS = {"text": None, "seq_len": 50, "frac": 0.9, "eval_batch": 8, "sample_length": 300}
+    train_defaults = {"steps": 1_000_000, "minutes": 10.0, "batch_size": 32, "lr": 2e-3, "optimizer": "adam",
+                      "clip": 5.0, "eval_every": 500}
+    model_defaults = {"hidden_size": 256}
+    stateful = True
+
+    def setup(self):
+        if self.options["text"] is None:
+            raise ValueError("task charlm needs a text file: --text PATH (UTF-8)")
+        self.options["text"] = os.fspath(self.options["text"])
+        for k in ("seq_len", "eval_batch", "sample_length"):
+            if not isinstance(self.options[k], int) or self.options[k] < 1:
+                raise ValueError(f"{k} must be an integer ≥ 1, got {self.options[k]!r}")
+        self._vocab = self._ids = None
+
+    @property
+    def vocab(self) -> charlm.Vocabulary:
+        if self._vocab is None:
+            self._vocab = charlm.Vocabulary.from_text(charlm.load_text(self.options["text"]))
+        return self._vocab
+
+    def state(self):
+        return {"vocab": self.vocab.to_dict()}
+
+    def restore(self, state):
+        if "vocab" in state:
+            self._vocab = charlm.Vocabulary.from_dict(state["vocab"])
+
+    def splits(self):
+        """(train ids, validation ids): the first and last parts of the text (``frac``)."""
+        if self._ids is None:
+            self._ids = charlm.split(self.vocab.encode(charlm.load_text(self.options["text"])), self.options["frac"])
+        return self._ids
+
+    def io(self):
+        V = len(self.vocab)
+        return {"input_size": V, "output_size": V, "output": "softmax"}
+
+    def stream(self, batch_size, rng):
+        return ChunkStream(charlm.StreamBatcher(self.splits()[0], batch_size, self.options["seq_len"]))
+
+    def loss_and_grad(self, model, batch, h0):
+        return loss_grad_state(model, batch.x, batch.y, None, h0)
+
+    def train_loss(self, loss, batch):
+        return loss / batch.x.shape[0]  # (1/B) Σ_b Σ_t → nats per character
+
+    def evaluate(self, model):
+        """Validation cross-entropy: every character of the validation part predicted once, read
+        as ``eval_batch`` contiguous tracks with the state carried through each track."""
+        val = self.splits()[1]
+        batches = charlm.evaluation_batches(val, 256, min(self.options["eval_batch"], max(1, (len(val) - 1) // 2)))
+        h, total = None, 0.0
+        for x, y in batches:
+            o, h = logits(model, x, h)
+            total += nll_sum(o, y)
+        nats = total / batches.n_targets
+        return {"val_loss": nats, "val_bpc": charlm.bits_per_char(nats)}
+
+    def report(self, model):
+        train, val = self.splits()
+        out = self.evaluate(model)
+        out.update(unigram_nats=charlm.unigram_nats(train, val, len(self.vocab)), uniform_nats=math.log(len(self.vocab)),
+                   vocab_size=len(self.vocab), train_chars=int(len(train)), val_chars=int(len(val)))
+        out["sample"] = self.sample(model, primer="\n", length=self.options["sample_length"], temperature=0.8, seed=0)
+        return out
+
+    def describe(self, report):
+        return [f"validation: {report['val_loss']:.4f} nats/char = {report['val_bpc']:.4f} bits/char "
+                f"({report['val_chars']:,} characters; unigram baseline {report['unigram_nats']:.4f}, "
+                f"uniform {report['uniform_nats']:.4f} nats/char)",
+                "sample (temperature 0.8):", report["sample"]]
+
+    def sample(self, model, primer="\n", length=300, temperature=1.0, seed=None) -> str:
+        """``length`` characters after ``primer`` (which is read first, not repeated), each drawn
+        from softmax(o_t / temperature); temperature → 0 is greedy, > 1 is more random."""
+        if not isinstance(length, int) or length < 1:
+            raise ValueError(f"length must be an integer ≥ 1, got {length!r}")
+        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
+                or not math.isfinite(temperature) or temperature <= 0:
+            raise ValueError(f"temperature must be a number > 0, got {temperature!r}")
+        if not primer:
+            raise ValueError("primer must hold at least one character")
+        ids = self.vocab.encode(primer)
+        rng = np.random.default_rng(seed)
+        o, h = logits(model, ids[:, None])
+        o = o[-1, 0]
+        out = np.empty(length, dtype=np.int64)
+        for i in range(length):
+            z = o.astype(np.float64) / temperature
+            p = np.exp(z - z.max())
+            p /= p.sum()
+            cdf = np.cumsum(p)
+            out[i] = min(int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right")), len(p) - 1)
+            o, h = logits(model, out[i:i + 1, None], h)
+            o = o[0, 0]
+        return self.vocab.decode(out)
+
+    def diagnostic_batch(self):
+        val = self.splits()[1]
+        T, B = 50, 16
+        n = min(B, (len(val) - 1) // T)
+        if n < 1:
+            raise ValueError("the validation text is too short for a diagnostic batch of 50 characters")
+        x = val[: n * T].reshape(n, T).T
+        y = val[1: n * T + 1].reshape(n, T).T
+        return x, y, None, None
+
+
+# -------------------------------------------------------------------- sentiment
+@register
+class Sentiment(Recipe):
+    name = "sentiment"
+    summary = "sentence sentiment (many-to-one, word ids, loss at the last word) vs bag-of-words logistic regression"
+    OPTIONS = {"data": None, "test_frac": 0.2, "val_frac": 0.1, "split_seed": 0, "min_count": 2, "l2": 1e-3}
+    train_defaults = {"steps": 3000, "batch_size": 32, "lr": 3e-3, "optimizer": "adam", "clip": 5.0,
+                      "eval_every": 100, "patience": 8}
+    model_defaults = {"hidden_size": 64}
+    monitor = ("val_acc", "max")
+
+    def setup(self):
+        data = self.options["data"]
+        if data is None:
+            data = [str(data_dir() / "sentiment" / f"{n}_labelled.txt") for n in ("amazon_cells", "imdb", "yelp")]
+        elif isinstance(data, (str, os.PathLike)):
+            data = [os.fspath(data)]
+        self.options["data"] = [os.fspath(p) for p in data]
+        self._loaded = None
+        self._vocab = None
+
+    def load(self):
+        """Sentences tokenised, labels, and the seeded split: (tokens, labels, train, val, test)."""
+        if self._loaded is None:
+            o = self.options
+            sentences, labels = sentiment.load(o["data"])
+            tokens = [sentiment.tokenize(s) for s in sentences]
+            for i, t in enumerate(tokens):
+                if not t:
+                    raise ValueError(f"sentence {i + 1} of {o['data']} has no words: {sentences[i]!r}")
+            train_all, test = sentiment.train_test_split(labels, o["test_frac"], o["split_seed"])
+            fit, val = sentiment.train_test_split(labels[train_all], o["val_frac"], o["split_seed"])
+            self._loaded = (tokens, labels, train_all[fit], train_all[val], test)
+        return self._loaded
+
+    @property
+    def vocab(self) -> sentiment.Vocabulary:
+        if self._vocab is None:
+            tokens, _, train, _, _ = self.load()
+            self._vocab = sentiment.Vocabulary.build([tokens[i] for i in train], self.options["min_count"])
+        return self._vocab
+
+    def state(self):
+        return {"vocab": self.vocab.to_dict()}
+
+    def restore(self, state):
+        if "vocab" in state:
+            self._vocab = sentiment.Vocabulary.from_dict(state["vocab"])
+
+    def io(self):
+        return {"input_size": len(self.vocab), "output_size": 1, "output": "sigmoid"}
+
+    def encode(self, idx):
+        tokens, labels, *_ = self.load()
+        x, lengths, y = sentiment.encode_batch(self.vocab, [tokens[i] for i in idx], labels[idx])
+        return Batch(x, y, mask="last", lengths=lengths)
+
+    def stream(self, batch_size, rng):
+        train = self.load()[2]
+        return EpochStream(len(train), batch_size, rng, lambda idx: self.encode(train[idx]))
+
+    def _scores(self, model, idx):
+        b = self.encode(idx)
+        y_hat = model.forward(b.x, lengths=b.lengths).y_hat
+        p = y_hat[b.lengths - 1, np.arange(len(idx))]  # the prediction after the last word
+        return model.loss(b.x, b.y, "last", lengths=b.lengths), sentiment.accuracy(p, b.y)
+
+    def evaluate(self, model):
+        loss, acc = self._scores(model, self.load()[3])
+        return {"val_loss": loss, "val_acc": acc}
+
+    def report(self, model):
+        tokens, labels, train, val, test = self.load()
+        loss, acc = self._scores(model, test)
+        bow = lambda idx: sentiment.bag_of_words(self.vocab, [tokens[i] for i in idx])  # noqa: E731
+        lr = sentiment.LogisticRegression(self.options["l2"]).fit(bow(train), labels[train])
+        base = sentiment.accuracy(lr.predict_proba(bow(test)), labels[test][:, None].astype(float))
+        return {"test_acc": acc, "test_loss": loss, "baseline_bow_logreg_acc": base,
+                "majority_acc": float(max(labels[test].mean(), 1 - labels[test].mean())),
+                "train": int(len(train)), "val": int(len(val)), "test": int(len(test)), "vocab_size": len(self.vocab)}
+
+    def describe(self, report):
+        return [f"held-out accuracy on {report['test']} sentences: RNN {_pct(report['test_acc'])}, "
+                f"bag-of-words logistic regression {_pct(report['baseline_bow_logreg_acc'])}, "
+                f"majority class {_pct(report['majority_acc'])} "
+                f"(trained on {report['train']}, model picked on {report['val']} validation sentences)"]
+
+    def diagnostic_batch(self):
+        b = self.encode(self.load()[3][:16])
+        return b.x, b.y, "last", b.lengths

@@ -1,0 +1,478 @@
+"""The training loop: minibatches, progress bar, periodic evaluation, early stopping, stateful
+chunked training, a NaN guard, Ctrl-C, checkpoints and exact resume.
+
+    from bptt.train import train
+    result = train("addition", steps=2000, out="runs/add")   # a task name from bptt.tasks.recipes
+    result.summary["final"]                                  # the task's report (see summary.json)
+    result = train(resume="runs/add", steps=4000)            # continue the same run to step 4000
+
+``Trainer(recipe, model, config, run_dir)`` is the loop itself, for any model with ``params``,
+``config`` and whatever ``recipe.loss_and_grad`` calls (an ``RNN``, a ``Seq2Seq``).
+
+One step. The recipe's stream yields a batch; ``recipe.loss_and_grad`` gives (L, ∂L/∂θ, h_n);
+if L or any gradient is not finite the run stops (``Diverged``) *before* the update, so the
+parameters are still the last good ones; gradients are clipped (``clip``: global L2 norm,
+``clip_value``: elementwise), the optimizer steps, the schedule steps.
+
+Stateful chunked training (``recipe.stateful``, e.g. charlm): a long stream is cut into B
+parallel tracks and read in chunks of T steps. The final hidden state of a chunk is the h_0 of
+the next one, so the model sees context across chunks in the FORWARD pass, but the gradient is
+TRUNCATED at chunk boundaries: h_0 enters ``loss_and_grad`` as a constant and ``grads.dh0`` is
+dropped, so ∂L/∂θ only flows back through the T steps of the current chunk (truncated BPTT with
+k1 = k2 = T). The state starts from zeros at the start of the stream (each epoch).
+
+Evaluation every ``eval_every`` steps appends one line to ``metrics.jsonl`` (step, wall time,
+mean train loss and pre-clip gradient norm since the last evaluation, throughput, learning rate,
+the recipe's validation metrics). The recipe's ``monitor`` metric (e.g. ``val_loss``, min) picks
+the best model, saved to ``checkpoint.npz``; with ``patience`` the run stops after that many
+evaluations without improvement. ``last.npz`` is written at every evaluation and at the end.
+
+Exact resume: a checkpoint holds the parameters, the optimizer's buffers and step count, the
+schedule, the data stream's position and RNG state, the carried hidden state, the early-stopping
+bookkeeping and the elapsed time. Resuming from ``last.npz`` and training to step N gives
+parameters bitwise equal to an uninterrupted run of N steps (same machine, same BLAS threads).
+
+Ctrl-C (SIGINT) finishes the current step, writes ``last.npz`` and ``summary.json`` (status
+"interrupted") and returns; a second Ctrl-C aborts at once. Run directory files: runs.py.
+"""
+from __future__ import annotations
+
+import math
+import signal
+import sys
+import time
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from . import optim
+from .checkpoint import rng_from_meta
+from .runs import RunDir, default_run_dir, load_state, save_state
+
+__all__ = ["TrainConfig", "Trainer", "Result", "Diverged", "train", "make_optimizer", "OPTIMIZERS"]
+
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+SCHEDULES = ("constant", "cosine", "step")
+
+
+@dataclass
+class TrainConfig:
+    """Everything about HOW to train (the recipe says WHAT). JSON-able; saved in summary.json.
+
+    steps: optimizer steps in total (a resumed run counts from its checkpoint's step);
+    minutes: stop after this much wall time (training + evaluation), None for no limit;
+    optimizer ∈ OPTIMIZERS with lr, momentum (momentum/nesterov/rmsprop), betas (adam);
+    clip: max global L2 norm of the gradient (None: off); clip_value: elementwise clamp;
+    schedule: constant, cosine (to 0 at ``steps``, after ``warmup`` steps) or step (×0.1 every
+    steps/3); eval_every: steps between evaluations; patience: evaluations without
+    improvement of the monitored metric before stopping (None: never); seed: the data stream's
+    RNG (the model's init seed is in the model config); progress: show a tqdm bar."""
+
+    steps: int = 2000
+    minutes: float | None = None
+    batch_size: int = 32
+    optimizer: str = "adam"
+    lr: float = 1e-2
+    momentum: float = 0.9
+    betas: tuple = (0.9, 0.999)
+    clip: float | None = 5.0
+    clip_value: float | None = None
+    schedule: str = "constant"
+    warmup: int = 0
+    eval_every: int = 200
+    patience: int | None = None
+    seed: int = 0
+    progress: bool = True
+
+    def __post_init__(self):
+        for name in ("steps", "batch_size", "eval_every"):
+            _check_int(name, getattr(self, name), 1)
+        _check_int("warmup", self.warmup, 0)
+        _check_int("seed", self.seed, 0)
+        if self.patience is not None:
+            _check_int("patience", self.patience, 1)
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}; got {self.schedule!r}")
+        for name in ("lr", "minutes", "clip", "clip_value"):
+            value = getattr(self, name)
+            if value is None and name != "lr":
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+                raise ValueError(f"{name} must be a number > 0, got {value!r}")
+        if self.warmup and self.warmup >= self.steps:
+            raise ValueError(f"warmup must be < steps={self.steps}, got {self.warmup}")
+        self.betas = tuple(self.betas)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["betas"] = list(self.betas)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ValueError(f"unknown training options {unknown}; known: {sorted(names)}")
+        return cls(**d)
+
+
+class Diverged(RuntimeError):
+    """The loss or a gradient stopped being finite; ``step`` is the 1-based step that failed."""
+
+    def __init__(self, step: int, what: str):
+        self.step = step
+        super().__init__(
+            f"non-finite {what} at step {step}; training stopped before the update, so the last "
+            "good parameters are kept (last.npz; best: checkpoint.npz). Try gradient clipping "
+            "(--clip 1) or a smaller learning rate (--lr).")
+
+
+@dataclass
+class Result:
+    """What ``train`` returns: status ('done', 'early_stop', 'time_limit', 'interrupted',
+    'diverged'), the summary (also in summary.json), the model (best parameters when there is
+    a best checkpoint), the recipe and the run directory."""
+
+    status: str
+    summary: dict
+    model: Any
+    recipe: Any
+    run_dir: RunDir | None
+
+
+def make_optimizer(config: TrainConfig, params: dict) -> optim.Optimizer:
+    """The optimizer named by ``config.optimizer`` over ``params`` (updated in place)."""
+    name, lr = config.optimizer, config.lr
+    if name == "sgd":
+        return optim.SGD(params, lr)
+    if name in ("momentum", "nesterov"):
+        return optim.SGD(params, lr, momentum=config.momentum, nesterov=name == "nesterov")
+    if name == "adagrad":
+        return optim.Adagrad(params, lr)
+    if name == "rmsprop":
+        return optim.RMSprop(params, lr, momentum=0.0)
+    return optim.Adam(params, lr, betas=config.betas)
+
+
+def make_schedule(config: TrainConfig, opt: optim.Optimizer):
+    if config.schedule == "cosine":
+        return optim.CosineLR(opt, total_steps=config.steps, warmup=config.warmup)
+    if config.schedule == "step":
+        return optim.StepLR(opt, step_size=max(1, config.steps // 3), gamma=0.1)
+    return None
+
+
+class Trainer:
+    """The loop over one recipe and one model; ``run()`` trains and returns a ``Result``.
+
+    recipe: a ``bptt.tasks.recipes.Recipe`` (data stream, loss, evaluation, final report);
+    model: built by ``recipe.build_model``; config: ``TrainConfig``; run_dir: a ``RunDir`` or
+    None (no files: nothing is saved, useful in tests and notebooks)."""
+
+    def __init__(self, recipe, model, config: TrainConfig, run_dir: RunDir | None = None):
+        self.recipe, self.model, self.config, self.run_dir = recipe, model, config, run_dir
+        self.opt = make_optimizer(config, model.params)
+        self.schedule = make_schedule(config, self.opt)
+        self.rng = np.random.default_rng(config.seed)
+        self.stream = recipe.stream(config.batch_size, self.rng)
+        self.step = 0
+        self.h = None  # the carried hidden state (stateful recipes)
+        self.elapsed = 0.0  # wall seconds of training and evaluation, over every session
+        self.best = {"metric": recipe.monitor[0], "mode": recipe.monitor[1], "value": None, "step": None}
+        self.bad_evals = 0
+        self.history: list[dict] = []
+        self._window = _Window()
+        self._interrupted = False
+
+    # ---------------------------------------------------------------- state (runs.py saves it)
+    def state(self) -> tuple[dict, dict]:
+        """(arrays, meta) for a checkpoint: everything needed to continue bit for bit."""
+        arrays, opt_scalars = {}, {}
+        for k, a in self.opt.state_dict().items():
+            (arrays.__setitem__(k, a) if isinstance(a, np.ndarray) else opt_scalars.__setitem__(k, a))
+        stream_arrays, stream_meta = self.stream.state_dict()
+        meta = {
+            "step": self.step, "elapsed": self.elapsed, "optim": opt_scalars,
+            "schedule": None if self.schedule is None else self.schedule.state_dict(),
+            "stream": stream_meta, "best": self.best, "bad_evals": self.bad_evals,
+            "train": self.config.to_dict(),
+        }
+        extra = {"h": self.h} if self.h is not None else {}
+        return {"optim": arrays, "stream": stream_arrays, "state": extra}, meta
+
+    def load_state(self, groups: dict, meta: dict) -> None:
+        """Inverse of ``state`` (the parameters are loaded by runs.load_state)."""
+        self.opt.load_state_dict({**groups["optim"], **meta["optim"]})
+        if self.schedule is not None and meta["schedule"] is not None:
+            self.schedule.load_state_dict(meta["schedule"])
+        self.rng.bit_generator.state = rng_from_meta(meta["rng"]).bit_generator.state
+        self.stream.load_state_dict(groups["stream"], meta["stream"])
+        self.h = groups["state"].get("h")
+        self.step, self.elapsed = int(meta["step"]), float(meta["elapsed"])
+        self.best, self.bad_evals = dict(meta["best"]), int(meta["bad_evals"])
+
+    # ---------------------------------------------------------------- one step
+    def train_step(self) -> float:
+        """One minibatch: loss, gradient, NaN guard, clipping, update. Returns the loss."""
+        batch = self.stream.next()
+        h0 = None if (not self.recipe.stateful or batch.reset) else self.h
+        loss, grads, h_n = self.recipe.loss_and_grad(self.model, batch, h0)
+        step = self.step + 1
+        if not math.isfinite(loss):
+            raise Diverged(step, f"loss ({loss})")
+        for k, g in grads.items():
+            if g.size and not (np.isfinite(g.min()) and np.isfinite(g.max())):
+                raise Diverged(step, f"gradient of {k}")
+        c = self.config
+        norm = optim.clip_grad_norm(grads, c.clip) if c.clip else _global_norm(grads)
+        if c.clip_value:
+            optim.clip_grad_value(grads, c.clip_value)
+        self.opt.step(grads)
+        if self.schedule is not None:
+            self.schedule.step()
+        if self.recipe.stateful:
+            self.h = h_n  # carried forward; its gradient is truncated here (module docstring)
+        self.step = step
+        self._window.add(self.recipe.train_loss(loss, batch), norm, batch.n_tokens)
+        return loss
+
+    # ---------------------------------------------------------------- evaluation
+    def evaluate(self) -> dict:
+        """Validation metrics now; updates best/patience, writes metrics.jsonl and checkpoints."""
+        metrics = self.recipe.evaluate(self.model)
+        row = {"step": self.step, "elapsed_s": round(self.elapsed, 3), "lr": self.opt.lr,
+               **self._window.flush(), **metrics}
+        self.history.append(row)
+        name, mode = self.recipe.monitor
+        value = metrics.get(name)
+        improved = value is not None and math.isfinite(value) and (
+            self.best["value"] is None or (value < self.best["value"] if mode == "min" else value > self.best["value"]))
+        if improved:
+            self.best.update(value=value, step=self.step)
+            self.bad_evals = 0
+        else:
+            self.bad_evals += 1
+        if self.run_dir is not None:
+            self.run_dir.append_metrics(row)
+            if improved:
+                self.save("checkpoint.npz")
+            self.save("last.npz")
+        self._window.restart()  # evaluation time does not count against throughput
+        return row
+
+    def save(self, name: str) -> None:
+        if self.run_dir is not None:
+            save_state(self.run_dir.path / name, self)
+
+    # ---------------------------------------------------------------- the loop
+    def run(self, until: int | None = None) -> Result:
+        """Train to ``config.steps`` (or stop early); ``until``: pause after that step as if
+        interrupted (status 'interrupted', last.npz written), e.g. to test resuming."""
+        c, status = self.config, "done"
+        bar = _progress(c, self.step, self.recipe.name)
+        previous = _catch_sigint(self)
+        start = time.perf_counter() - self.elapsed
+        self._window.restart()
+        last_eval = self.step if self.history else -1
+        error = None
+        try:
+            while self.step < c.steps:
+                if self._interrupted or (until is not None and self.step >= until):
+                    status = "interrupted"
+                    break
+                if c.minutes is not None and self.elapsed >= 60 * c.minutes:
+                    status = "time_limit"
+                    break
+                loss = self.train_step()
+                self.elapsed = time.perf_counter() - start
+                bar.update(loss, self._window, self.opt.lr)
+                if self.step % c.eval_every == 0:
+                    row = self.evaluate()
+                    last_eval = self.step
+                    self.elapsed = time.perf_counter() - start
+                    bar.show_eval(row, self.recipe.monitor[0])
+                    if c.patience is not None and self.bad_evals >= c.patience:
+                        status = "early_stop"
+                        break
+        except Diverged as exc:
+            status, error = "diverged", str(exc)
+        finally:
+            bar.close()
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+        if status != "diverged" and last_eval != self.step and self.step > 0:
+            self.evaluate()  # the final state is always evaluated (and saved as last.npz)
+        self.elapsed = time.perf_counter() - start
+        return self._finish(status, error)
+
+    def _finish(self, status: str, error: str | None) -> Result:
+        """Load the best parameters, run the recipe's final report, write summary.json + loss.png."""
+        if status not in ("interrupted",) and self.run_dir is not None:
+            if status != "diverged":
+                self.save("last.npz")
+            best = self.run_dir.path / "checkpoint.npz"
+            if best.exists() and self.best["step"] is not None and self.best["step"] != self.step:
+                load_state(best, model=self.model)
+        elif status == "interrupted":
+            self.save("last.npz")
+        report = {} if status in ("interrupted", "diverged") else self.recipe.report(self.model)
+        summary = {
+            "task": self.recipe.name, "status": status, "error": error, "steps": self.step,
+            "wall_time_s": round(self.elapsed, 2), "best": self.best,
+            "last_eval": self.history[-1] if self.history else None, "final": report,
+            "config": {"task": self.recipe.options, "model": self.model.config,
+                       "train": self.config.to_dict()},
+        }
+        if self.run_dir is not None:
+            self.run_dir.write_summary(summary)
+            self.run_dir.plot()
+        return Result(status, summary, self.model, self.recipe, self.run_dir)
+
+
+# -------------------------------------------------------------------- the one-call API
+def train(task: str | None = None, *, out=None, resume=None, task_options: dict | None = None,
+          model_options: dict | None = None, save: bool = True, **train_options) -> Result:
+    """Train ``task`` (default: addition) and return a ``Result``.
+
+    task_options: the recipe's own options (e.g. ``{"text": "input.txt", "seq_len": 100}``);
+    model_options: ``hidden_size``, ``num_layers``, ``activation``, ``init``, ``bidirectional``,
+    ``dtype``, ``seed``; train_options: ``TrainConfig`` fields, over the recipe's defaults.
+    out: the run directory (default ``runs/<task>-<time>``; ``save=False``: no files at all).
+    resume: a run directory or a checkpoint file: continue that run; ``train_options`` may
+    change ``steps``, ``minutes``, ``patience``, ``eval_every`` and ``progress`` only."""
+    from .tasks import recipes
+
+    if resume is not None:
+        if task is not None or task_options or model_options:
+            raise ValueError("resume continues a run with its saved task and model; "
+                             "give only steps, minutes, patience, eval_every or progress")
+        run_dir, trainer = resume_trainer(resume, **train_options)
+        return trainer.run()
+    recipe = recipes.make(task or recipes.DEFAULT_TASK, **(task_options or {}))
+    config = TrainConfig.from_dict({**recipe.train_defaults, **train_options})
+    model = recipe.build_model(**{"seed": config.seed, **recipe.model_defaults, **(model_options or {})})
+    run_dir = None
+    if save:
+        run_dir = RunDir.create(out if out is not None else default_run_dir(recipe.name))
+    return Trainer(recipe, model, config, run_dir).run()
+
+
+RESUME_OVERRIDES = ("steps", "minutes", "patience", "eval_every", "progress")
+
+
+def resume_trainer(path, **overrides) -> tuple[RunDir, Trainer]:
+    """A Trainer in the state saved at ``path`` (a run directory: its last.npz; or a file)."""
+    unknown = sorted(set(overrides) - set(RESUME_OVERRIDES))
+    if unknown:
+        raise ValueError(f"a resumed run keeps its configuration; only {', '.join(RESUME_OVERRIDES)} "
+                         f"may change, got {unknown}")
+    run_dir, ckpt = RunDir.for_resume(path)
+    recipe, model, groups, meta = load_state(ckpt)
+    config = TrainConfig.from_dict({**meta["train"], **overrides})
+    trainer = Trainer(recipe, model, config, run_dir)
+    trainer.load_state(groups, meta)
+    trainer.history = run_dir.read_metrics(upto=trainer.step)
+    if trainer.step >= config.steps:
+        raise ValueError(f"the checkpoint is at step {trainer.step} and the run has steps={config.steps}; "
+                         "pass a larger --steps to train further")
+    return run_dir, trainer
+
+
+# -------------------------------------------------------------------- helpers
+def _check_int(name, value, low):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{name} must be an integer ≥ {low}, got {value!r}")
+
+
+def _global_norm(grads) -> float:
+    return math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
+
+
+class _Window:
+    """Running means of the training loss and gradient norm between evaluations, and throughput."""
+
+    def __init__(self):
+        self.t0 = time.perf_counter()
+        self.n = self.loss = self.norm = self.tokens = 0
+        self.ema = None
+
+    def add(self, loss, norm, tokens):
+        self.n += 1
+        self.loss += loss
+        self.norm += norm
+        self.tokens += tokens
+        self.ema = loss if self.ema is None else 0.98 * self.ema + 0.02 * loss
+
+    def restart(self):
+        self.t0 = time.perf_counter()
+
+    def rate(self) -> float:
+        dt = time.perf_counter() - self.t0
+        return self.tokens / dt if dt > 0 else 0.0
+
+    def flush(self) -> dict:
+        row = {} if self.n == 0 else {"train_loss": self.loss / self.n, "grad_norm": self.norm / self.n,
+                                      "tokens_per_s": round(self.rate(), 1)}
+        ema = self.ema
+        self.__init__()
+        self.ema = ema
+        return row
+
+
+class _Bar:
+    """A tqdm bar (stderr) showing the smoothed loss and tokens (time steps × sequences) per second."""
+
+    def __init__(self, total, initial, desc, enabled):
+        self.bar, self._last = None, 0.0
+        if enabled:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:  # the `train` extra is not installed: no bar
+                return
+            self.bar = tqdm(total=total, initial=initial, desc=desc, unit="step", dynamic_ncols=True,
+                            file=sys.stderr)
+
+    def update(self, loss, window, lr):
+        if self.bar is None:
+            return
+        self.bar.update(1)
+        now = time.perf_counter()
+        if now - self._last > 0.25:
+            self._last = now
+            self.bar.set_postfix_str(f"loss={window.ema:.4g} tok/s={window.rate():,.0f} lr={lr:.3g}", refresh=False)
+
+    def show_eval(self, row, name):
+        if self.bar is not None and name in row:
+            self.bar.write(f"step {row['step']}: " + ", ".join(
+                f"{k}={_fmt(v)}" for k, v in row.items() if k.startswith(("val", "train_loss"))), file=sys.stderr)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _fmt(v):
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def _progress(config, initial, desc) -> _Bar:
+    return _Bar(config.steps, initial, desc, config.progress)
+
+
+def _catch_sigint(trainer):
+    """Make the first Ctrl-C a request to stop after the current step; the second aborts."""
+
+    def handler(signum, frame):
+        if trainer._interrupted:
+            raise KeyboardInterrupt
+        trainer._interrupted = True
+        print("\nbptt: interrupted; saving last.npz after this step (Ctrl-C again to abort)", file=sys.stderr)
+
+    try:
+        return signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: leave Ctrl-C alone
+        return None
