@@ -19,7 +19,7 @@ MAPPINGS = ("many-to-many", "many-to-one", "one-to-many", "variable-lengths")
 TOL = 1e-7
 KINK = 1e-4  # as in conftest: no relu pre-activation closer than this to 0
 # The central-difference step. Its error is ~ε²·|L'''|/6 (truncation) + ~u·|L|/ε (round-off,
-# u ≈ 1.1e-16), smallest near ε ≈ (3u)^(1/3) ≈ 1e-5. With gradcheck's default ε = 1e-6 the
+# u ≈ 1.1e-16), smallest near ε ≈ (3u)^(1/3) ≈ 1e-5, gradcheck's default. At ε = 1e-6 the
 # round-off alone reaches 7e-8 of the gradient on sigmoid networks, whose ∂L/∂W is ~1e-3·L:
 # too close to the 1e-7 tolerance for a test. At ε = 1e-5 the worst case below is ~2e-9.
 EPS = 1e-5
