@@ -37,11 +37,18 @@ TRAIN_FLAGS = ("steps", "minutes", "batch_size", "optimizer", "lr", "momentum", 
 MODEL_FLAGS = ("hidden_size", "num_layers", "activation", "init", "bidirectional", "dtype")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line like every other error (subcommands inherit it)."""
+
+    def error(self, message):
+        self.exit(2, f"bptt: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .tasks import recipes
     from .train import OPTIMIZERS, SCHEDULES
 
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="bptt", description="Recurrent networks trained with explicit Backpropagation Through Time (NumPy).",
         epilog="Start with `bptt train`: it teaches a small RNN binary addition on ≤8-bit numbers in seconds "
                "and shows that it adds 1000-bit numbers. `bptt COMMAND --help` for each command.")
