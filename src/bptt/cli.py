@@ -227,6 +227,9 @@ def cmd_gradcheck(a) -> int:
 
     from . import RNN, gradcheck
 
+    for flag in ("steps", "batch"):  # the random batch below would fail with numpy's words
+        if getattr(a, flag) < 1:
+            raise ValueError(f"--{flag} must be an integer ≥ 1, got {getattr(a, flag)}")
     net = RNN(a.input_size, a.hidden, a.output_size, activation=a.activation, output=a.output,
               num_layers=a.layers, bidirectional=a.bidirectional, seed=a.seed, dtype=np.float64)
     rng = np.random.default_rng(a.seed + 1)
