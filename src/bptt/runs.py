@@ -140,6 +140,7 @@ def load_state(path, model=None, options=None):
     arrays, meta = checkpoint.load(path)
     if meta.get("kind") != KIND:
         raise ValueError(f"{path} is a checkpoint but not one written by `bptt train` (kind {meta.get('kind')!r})")
+    _check_meta(path, meta)
     groups = {g: checkpoint.take_prefix(g + "/", arrays) for g in GROUPS}
     if model is not None:
         model.set_params(groups["param"])
@@ -148,6 +149,23 @@ def load_state(path, model=None, options=None):
     model = recipe.model_from_config(meta["model_class"], meta["model"])
     model.set_params(groups["param"])
     return recipe, model, groups, meta
+
+
+_META = {"task": str, "task_options": dict, "task_state": (dict, type(None)), "model_class": str, "model": dict,
+         "train": dict, "step": int, "elapsed": (int, float), "optim": dict, "schedule": (dict, type(None)),
+         "stream": dict, "best": dict, "bad_evals": int, "rng": dict}
+
+
+def _check_meta(path, meta: dict) -> None:
+    """Every metadata key save_state writes, with the type it writes (the checksum proves
+    integrity, not that the file came from save_state): one ValueError naming the key."""
+    for key, types in _META.items():
+        value = meta.get(key)
+        if not isinstance(value, types) or isinstance(value, bool) or (types is int and value < 0):
+            what = f"no {key!r}" if key not in meta else f"an invalid {key!r} ({value!r:.40})"
+            raise ValueError(f"checkpoint {path} has {what} in its metadata")
+    if set(meta["best"]) != {"metric", "mode", "value", "step"}:
+        raise ValueError(f"checkpoint {path} has an invalid 'best' in its metadata")
 
 
 def _clean(obj):
