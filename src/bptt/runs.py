@@ -74,6 +74,9 @@ class RunDir:
         ckpt = path / "last.npz" if path.is_dir() else path
         if not ckpt.exists():
             raise FileNotFoundError(f"nothing to resume: {ckpt} does not exist")
+        for name in ("last.npz", "checkpoint.npz", "metrics.jsonl", "summary.json"):
+            for stale in ckpt.parent.glob(f".{name}.*.tmp"):  # a killed run's unfinished write
+                stale.unlink(missing_ok=True)
         return cls(ckpt.parent), ckpt
 
     # ---------------------------------------------------------------- metrics.jsonl
