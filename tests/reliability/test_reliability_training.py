@@ -136,6 +136,7 @@ def test_sigkill_at_random_moments_then_resume_is_bit_for_bit(reference, tmp_pat
             r = bptt("train", "--resume", str(out), "--no-progress")
             assert r.returncode == 0, r.stderr
             outcome["resumed"] += 1
+            assert not [f for f in os.listdir(out) if f.endswith(".tmp")], "resume left the killed run's temp files"
         assert_same_state(out, ref)
     print(f"\n{n} SIGKILLs: {outcome}")
     assert outcome["resumed"] >= 1
