@@ -229,3 +229,50 @@ def test_exploding_run_from_the_command_line(tmp_path, eval_every):
     assert r.returncode == 1, r.stderr
     assert "Traceback" not in r.stderr
     assert re.search(r"^bptt: non-finite .* at step \d+", r.stderr, re.M), r.stderr
+
+
+# ------------------------------------------------------------------ the Python API on bad input
+API = {
+    "unknown training option": (dict(foo=1), ValueError, "foo"),
+    "unknown task option": (dict(task_options={"bitz": 3}), ValueError, "bitz"),
+    "unknown model option": (dict(model_options={"hiden": 3}), TypeError, "hiden"),
+    "task_options not a dict": (dict(task_options=[1]), TypeError, "task_options"),
+    "model_options not a dict": (dict(model_options="big"), TypeError, "model_options"),
+    "batch_size 0": (dict(batch_size=0), ValueError, "batch_size"),
+    "steps 10.5": (dict(steps=10.5), ValueError, "steps"),
+    "lr '0.1'": (dict(lr="0.1"), ValueError, "lr"),
+    "lr nan": (dict(lr=float("nan")), ValueError, "lr"),
+    "optimizer lbfgs": (dict(optimizer="lbfgs"), ValueError, "optimizer"),
+    "betas (1.5, 0.9)": (dict(betas=(1.5, 0.9)), ValueError, "betas"),
+    "patience 0": (dict(patience=0), ValueError, "patience"),
+    "seed '1'": (dict(seed="1"), ValueError, "seed"),
+    "bits 0": (dict(task_options={"bits": 0}), ValueError, "bits"),
+    "test_bits []": (dict(task_options={"test_bits": []}), ValueError, "test_bits"),
+    "dtype float16": (dict(model_options={"dtype": "float16"}), TypeError, "dtype"),
+}
+
+
+OPTIONS_TYPE = pytest.mark.xfail(strict=True, reason="train.py: task_options/model_options that are "
+                                 "not dicts fail inside recipes.make/build_model ('argument after ** must "
+                                 "be a mapping'), naming neither")
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=OPTIONS_TYPE if "not a dict" in n else ()) for n in API])
+def test_train_api_bad_input(name, tmp_path, monkeypatch):
+    from reliability_helpers import raise_clearly
+
+    monkeypatch.chdir(tmp_path)
+    kwargs, exc, fragment = API[name]
+    kwargs = {"save": False, "progress": False, "steps": 2, **kwargs}
+    raise_clearly(lambda: train("addition", **kwargs), exc, fragment)
+    assert not list(tmp_path.iterdir())
+
+
+def test_train_api_unknown_task_and_bad_out(tmp_path):
+    from reliability_helpers import raise_clearly
+
+    raise_clearly(lambda: train("nosuch", save=False), ValueError, "nosuch")
+    raise_clearly(lambda: train("addition", resume=tmp_path), ValueError, "resume")
+    (tmp_path / "file").write_text("x")
+    raise_clearly(lambda: train("addition", out=tmp_path / "file", steps=2, progress=False), ValueError, "file")
+    raise_clearly(lambda: train(resume=tmp_path / "nowhere"), FileNotFoundError, "nowhere")
