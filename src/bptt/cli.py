@@ -89,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--patience", type=int, default=S, help="stop after N evaluations without improvement")
     g.add_argument("--seed", type=int, default=S, help="seed of the initialisation and the data order (0)")
     g.add_argument("--no-progress", dest="progress", action="store_false", default=S, help="no progress bar")
+    g.add_argument("--threads", type=int, default=1,
+                   help="BLAS threads (1: small RNNs are no faster with more, and much slower on a busy machine)")
     g = t.add_argument_group("run directory")
     g.add_argument("--out", default=S, help="run directory (default runs/<task>-<time>)")
     g.add_argument("--resume", default=S, metavar="RUN", help="continue RUN (a run directory or a .npz) exactly; "
@@ -165,7 +167,7 @@ def cmd_train(a) -> int:
                 raise ValueError(f"{flag} is not an option of task {task} (it is for: {', '.join(users)})")
         if task == "addition" and not a.task:
             print(f"bptt: training a {recipes.REGISTRY[task].model_defaults['hidden_size']}-unit RNN to add binary numbers, on numbers of at most 8 bits, "
-                  "then testing it on 16-, 64-, 256- and 1000-bit numbers", file=sys.stderr)
+                  "then testing it on 16-, 64-, 256- and 1000-bit numbers", flush=True)
         result = train(task, out=given.get("out"), task_options=task_opts, model_options=model_opts, **train_opts)
     s = result.summary
     if result.status == "diverged":
@@ -285,7 +287,10 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, or argparse's own one-line usage error (status 2)
         return exc.code if isinstance(exc.code, int) else 0
+    from .train import set_blas_threads
+
     try:
+        set_blas_threads(getattr(args, "threads", 1))
         return COMMANDS[args.command](args)
     except (ValueError, TypeError) as exc:
         return _error(str(exc))

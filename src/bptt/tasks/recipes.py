@@ -13,7 +13,8 @@ sample, evaluate or translate.
     recipe.evaluate(net)  ->  {"val_loss": …, "val_acc": …}
     recipe.report(net)    ->  {"acc_1000bit": 1.0, …}; recipe.describe(report) -> printable lines
 
-Tasks: addition, parity, digits (this file); charlm, sentiment, timeseries, dates (recipes_data.py).
+Tasks: addition, parity, digits (this file); charlm, sentiment (recipes_data.py);
+timeseries, dates (recipes_seq.py).
 """
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ def from_meta(meta: dict) -> "Recipe":
 
 
 def _load_all():
-    from . import recipes_data  # noqa: F401  (registers the data-set tasks)
+    from . import recipes_data, recipes_seq  # noqa: F401  (register the data-set tasks)
 
 
 # -------------------------------------------------------------------- batches and streams
@@ -370,7 +371,11 @@ class Digits(Recipe):
     name = "digits"
     summary = "one-to-many: a number shown once, its binary digits written out one per step"
     OPTIONS = {"bits": 6}
-    train_defaults = {"steps": 3000, "batch_size": 64, "lr": 1e-2, "optimizer": "adam", "clip": 5.0,
+    # the whole task is 2**bits examples: batches are epochs of it in random order (full batch
+    # by default). Measured at 3000 steps, 3 seeds: no clipping 3/3 exact; clip 5: 2/3;
+    # batches drawn with replacement: 0/3. Defaults, 3000 steps: 6 of seeds 0-7 exact; 5000
+    # steps: seeds 0, 1, 2, 6 all exact (2 and 6 were the two misses at 3000).
+    train_defaults = {"steps": 5000, "batch_size": 64, "lr": 1e-2, "optimizer": "adam", "clip": None,
                       "eval_every": 250}
     model_defaults = {"hidden_size": 32}
 
@@ -384,8 +389,8 @@ class Digits(Recipe):
         return {"input_size": 2, "output_size": 1, "output": "sigmoid"}
 
     def stream(self, batch_size, rng):
-        b = self.options["bits"]
-        return Stream(lambda r: Batch(*digits.batch(r, batch_size, b)), rng)
+        x, y = self._all
+        return EpochStream(x.shape[1], batch_size, rng, lambda idx: Batch(x[:, idx], y[:, idx]))
 
     def evaluate(self, model):
         x, y = self._all

@@ -1,0 +1,145 @@
+"""The `bptt` command, in process through cli.main (and once as `python -m bptt`)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from bptt import cli
+
+
+def run(capsys, *argv):
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_error_line(err: str, *fragments: str) -> None:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bptt: error: "), err
+    assert "Traceback" not in err
+    for f in fragments:
+        assert f in lines[0], (f, lines[0])
+
+
+def test_python_m_bptt_help():
+    p = subprocess.run([sys.executable, "-m", "bptt", "--help"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0
+    for command in ("train", "sample", "eval", "gradcheck", "diagnose", "translate"):
+        assert command in p.stdout
+
+
+def test_train_help_lists_tasks(capsys):
+    code, out, _ = run(capsys, "train", "--help")
+    assert code == 0
+    for task in ("addition", "parity", "digits", "charlm", "sentiment", "timeseries", "dates"):
+        assert task in out
+    assert "--resume" in out and "--minutes" in out
+
+
+def test_default_train_is_addition(capsys, tmp_path):
+    code, out, err = run(capsys, "train", "--steps", 40, "--eval-every", 20, "--hidden", 4, "--test-bits", 16,
+                         "--no-progress", "--out", tmp_path / "run")
+    assert code == 0, err
+    assert "16 bits:" in out and "trained on ≤8-bit numbers" in out
+    assert "run directory:" in out and (tmp_path / "run" / "last.npz").exists()
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["config"]["model"]["hidden_size"] == 4 and summary["config"]["task"]["test_bits"] == [16]
+    # resume through the CLI, then evaluate and diagnose the checkpoint
+    code, out, err = run(capsys, "train", "--resume", tmp_path / "run", "--steps", 60, "--no-progress")
+    assert code == 0, err
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["steps"] == 60
+    code, out, err = run(capsys, "eval", tmp_path / "run" / "checkpoint.npz")
+    assert code == 0 and "addition checkpoint at step" in out
+    code, out, err = run(capsys, "eval", tmp_path / "run" / "last.npz", "--json")
+    assert code == 0 and json.loads(out)["step"] == 60
+    code, out, err = run(capsys, "diagnose", tmp_path / "run" / "last.npz", "--out", tmp_path / "diag")
+    assert code == 0, err
+    assert "spectral radius" in out and (tmp_path / "diag" / "summary.txt").exists()
+
+
+@pytest.mark.parametrize("argv, fragments", [
+    (["train", "charlm"], ["--text"]),
+    (["train", "--text", "x.txt"], ["--text is not an option of task addition", "charlm"]),
+    (["train", "charlm", "--text", "/no/such/file.txt"], ["No such file", "/no/such/file.txt"]),
+    (["train", "--lr", "-1"], ["lr must be"]),
+    (["train", "--steps", "0"], ["steps must be"]),
+    (["train", "--resume", "/no/such/run"], ["nothing to resume"]),
+    (["train", "--resume", "/no/such/run", "--lr", "0.1"], ["resumed run keeps its configuration", "lr"]),
+    (["sample", "/no/such/checkpoint.npz"], ["No such file"]),
+    (["eval", __file__], ["not an .npz archive"]),
+])
+def test_bad_input_is_one_line_and_status_2(capsys, argv, fragments):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    one_error_line(err, *fragments)
+
+
+def test_argparse_errors_are_status_2(capsys):
+    code, _, err = run(capsys, "train", "--lr", "abc")
+    assert code == 2 and "invalid float value" in err and "Traceback" not in err
+    code, _, err = run(capsys, "train", "poetry")
+    assert code == 2 and "invalid choice" in err
+
+
+def test_gradcheck_prints_every_parameter(capsys):
+    code, out, _ = run(capsys, "gradcheck", "--layers", 2, "--bidirectional")
+    assert code == 0
+    for name in ("U", "W", "b", "U2_rev", "V", "c"):
+        assert f"\n{name} " in out
+    assert out.strip().splitlines()[-1].startswith("ok: largest error")
+
+
+def test_diagnose_random_model(capsys, tmp_path):
+    code, out, err = run(capsys, "diagnose", "--init", "orthogonal", "--activation", "tanh", "--hidden", 8,
+                         "--steps", 12, "--batch", 4, "--out", tmp_path)
+    assert code == 0, err
+    assert "gradient" in out and (tmp_path / "gradient_decay.png").exists()
+
+
+def test_charlm_train_sample_eval(capsys, tmp_path):
+    text = tmp_path / "my.txt"
+    text.write_text("hello world, hello there.\n" * 40, encoding="utf-8")
+    code, out, err = run(capsys, "train", "charlm", "--text", text, "--seq-len", 8, "--steps", 30, "--batch-size", 4,
+                         "--hidden", 12, "--eval-every", 15, "--no-progress", "--out", tmp_path / "run")
+    assert code == 0, err
+    assert "nats/char" in out and "bits/char" in out
+    ckpt = tmp_path / "run" / "checkpoint.npz"
+    code, out, err = run(capsys, "sample", ckpt, "--primer", "hello", "--length", 25, "--temperature", 0.5, "--seed", 1)
+    assert code == 0 and out.startswith("hello") and len(out.rstrip("\n")) >= 30
+    code, _, err = run(capsys, "sample", ckpt, "--primer", "Z", "--seed", 1)
+    assert code == 2
+    one_error_line(err, "'Z'")
+    code, _, err = run(capsys, "sample", ckpt, "--temperature", 0)
+    assert code == 2
+    one_error_line(err, "temperature")
+    code, _, err = run(capsys, "translate", ckpt, "1999/3/3")
+    assert code == 2
+    one_error_line(err, "dates checkpoint")
+
+
+def test_sentiment_timeseries_dates_from_the_cli(capsys, tmp_path):
+    sent = tmp_path / "s.txt"
+    rows = [f"{w} movie\t{int(w == 'good')}" for w in ["good", "bad"] * 30]
+    sent.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    code, out, err = run(capsys, "train", "sentiment", "--data", sent, "--steps", 20, "--hidden", 4,
+                         "--eval-every", 10, "--no-progress", "--out", tmp_path / "s")
+    assert code == 0, err
+    assert "bag-of-words logistic regression" in out
+    csv = tmp_path / "v.csv"
+    values = 5 + np.sin(np.arange(80) / 3)
+    csv.write_text("t,v\n" + "\n".join(f"{i},{v:.3f}" for i, v in enumerate(values)), encoding="utf-8")
+    code, out, err = run(capsys, "train", "timeseries", "--data", csv, "--steps", 20, "--eval-every", 10,
+                         "--no-progress", "--out", tmp_path / "t")
+    assert code == 0, err
+    assert "persistence" in out
+    code, out, err = run(capsys, "train", "dates", "--steps", 2, "--batch-size", 4, "--hidden", 8, "--eval-every", 2,
+                         "--no-progress", "--out", tmp_path / "d")
+    assert code == 0, err
+    code, out, err = run(capsys, "translate", tmp_path / "d" / "last.npz", "3rd of March 1999", "1999/3/3")
+    assert code == 0, err
+    lines = out.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("3rd of March 1999\t")

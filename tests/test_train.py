@@ -1,0 +1,319 @@
+"""The trainer (bptt.train), its run directory (bptt.runs) and every task recipe, on tiny settings."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import numpy as np
+import pytest
+
+from bptt import checkpoint
+from bptt.model import RNN
+from bptt.runs import load_state
+from bptt.tasks import recipes
+from bptt.runs import RunDir
+from bptt.train import Diverged, TrainConfig, Trainer, resume_trainer, train
+
+QUIET = {"progress": False}  # and plot=False where a run directory is written (matplotlib is slow)
+
+
+@pytest.fixture
+def text_file(tmp_path):
+    rng = np.random.default_rng(0)
+    words = ["the ", "cat ", "sat ", "on ", "a ", "mat.\n", "dog ", "ran "]
+    path = tmp_path / "tiny.txt"
+    path.write_text("".join(rng.choice(words, size=600)), encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture
+def sentiment_file(tmp_path):
+    rng = np.random.default_rng(1)
+    good, bad, filler = ["good", "great", "fine"], ["bad", "awful", "poor"], ["the", "movie", "was", "plot"]
+    lines = []
+    for i in range(120):
+        label = i % 2
+        words = list(rng.choice(filler, size=3)) + [str(rng.choice(good if label else bad))]
+        lines.append(" ".join(rng.permutation(words)) + f"\t{label}")
+    path = tmp_path / "sent.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture
+def csv_file(tmp_path):
+    t = np.arange(200)
+    values = 10 + 5 * np.sin(2 * np.pi * t / 12) + np.random.default_rng(2).normal(0, 0.3, t.size)
+    path = tmp_path / "series.csv"
+    path.write_text('"t","v"\n' + "\n".join(f'"{i}",{v:.4f}' for i, v in zip(t, values)), encoding="utf-8")
+    return str(path)
+
+
+def _assert_same(a, b):
+    assert a.keys() == b.keys()
+    for k in a:
+        assert np.array_equal(a[k], b[k]), k
+
+
+# ---------------------------------------------------------------- the default task learns the rule
+def test_addition_generalises_to_1000_bits():
+    r = train("addition", save=False, task_options={"test_bits": [16, 1000], "test_size": 100}, **QUIET)
+    assert r.status == "done"
+    assert r.summary["final"]["acc_16bit"] == 1.0
+    assert r.summary["final"]["acc_1000bit"] == 1.0
+    assert any("1000 bits: 100.0%" in line for line in r.recipe.describe(r.summary["final"]))
+
+
+# ---------------------------------------------------------------- exact resume
+RESUME_CASES = {
+    "addition": ({"test_bits": [16], "test_size": 20}, {"steps": 40, "eval_every": 15, "schedule": "cosine"}, {"hidden_size": 8}),
+    "charlm": ({"seq_len": 7}, {"steps": 40, "eval_every": 15, "batch_size": 4, "minutes": None}, {"hidden_size": 12}),
+    "sentiment": ({}, {"steps": 40, "eval_every": 15, "batch_size": 8, "patience": None, "optimizer": "momentum",
+                       "lr": 0.05}, {"hidden_size": 8}),
+}
+
+
+@pytest.mark.parametrize("task", list(RESUME_CASES))
+def test_resume_reproduces_the_uninterrupted_run_bit_for_bit(task, tmp_path, text_file, sentiment_file):
+    opts, cfg, model_opts = RESUME_CASES[task]
+    opts = {**opts, **({"text": text_file} if task == "charlm" else {}),
+            **({"data": [sentiment_file]} if task == "sentiment" else {})}
+
+    def fresh(out):
+        recipe = recipes.make(task, **opts)
+        config = TrainConfig.from_dict({**recipe.train_defaults, **cfg, **QUIET})
+        model = recipe.build_model(**{**recipe.model_defaults, **model_opts, "seed": 3})
+        return Trainer(recipe, model, config, RunDir.create(out), plot=False)
+
+    straight = fresh(tmp_path / "straight")
+    r1 = straight.run()
+    assert r1.status == "done" and straight.step == 40
+
+    paused = fresh(tmp_path / "split")
+    r2 = paused.run(until=23)  # not an evaluation step: the checkpoint is taken mid-window
+    assert r2.status == "interrupted" and paused.step == 23
+    assert r2.summary["status"] == "interrupted"
+    del paused
+    _, resumed = resume_trainer(tmp_path / "split")
+    assert resumed.step == 23
+    r3 = resumed.run()
+    assert r3.status == "done" and resumed.step == 40
+
+    for k, a in straight.opt.state_dict().items():
+        b = resumed.opt.state_dict()[k]
+        assert np.array_equal(a, b), k
+    # the final parameters (last.npz) and the best ones (checkpoint.npz) are identical
+    for name in ("last.npz", "checkpoint.npz"):
+        a, _ = checkpoint.load(tmp_path / "straight" / name)
+        b, _ = checkpoint.load(tmp_path / "split" / name)
+        _assert_same({k: v for k, v in a.items() if k.startswith("param/")},
+                     {k: v for k, v in b.items() if k.startswith("param/")})
+    if task == "charlm":
+        assert np.array_equal(straight.h, resumed.h)  # the carried state too
+    rows = lambda d: [(r["step"], r.get("val_loss"), r.get("train_loss")) for r in RunDir(d).read_metrics()]  # noqa: E731
+    assert rows(tmp_path / "straight") == rows(tmp_path / "split")
+    assert r1.summary["final"] == r3.summary["final"]
+
+
+def test_train_api_resume_extends_a_finished_run(tmp_path):
+    r = train("parity", out=tmp_path / "run", steps=30, eval_every=10, model_options={"hidden_size": 4}, plot=False,
+              task_options={"test_length": 20, "test_size": 10}, **QUIET)
+    assert r.status == "done"
+    with pytest.raises(ValueError, match="larger --steps"):
+        train(resume=tmp_path / "run", steps=30)
+    r = train(resume=tmp_path / "run", steps=50, plot=False)
+    assert r.summary["steps"] == 50
+    assert [row["step"] for row in RunDir(tmp_path / "run").read_metrics()] == [10, 20, 30, 40, 50]
+    with pytest.raises(ValueError, match="only steps"):
+        train(resume=tmp_path / "run", lr=0.1)
+
+
+# ---------------------------------------------------------------- run directory
+def test_run_directory_holds_every_file(tmp_path):
+    out = tmp_path / "run"
+    r = train("addition", out=out, steps=60, eval_every=20, model_options={"hidden_size": 6},
+              task_options={"test_bits": [16], "test_size": 20}, **QUIET)
+    assert sorted(os.listdir(out)) == ["checkpoint.npz", "last.npz", "loss.png", "metrics.jsonl", "summary.json"]
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [row["step"] for row in rows] == [20, 40, 60]
+    assert {"train_loss", "grad_norm", "val_loss", "val_acc", "lr", "tokens_per_s"} <= set(rows[0])
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["config"]["train"]["steps"] == 60 and summary["task"] == "addition"
+    net = RNN(**summary["config"]["model"])  # the exact config rebuilds the model
+    with np.load(out / "last.npz", allow_pickle=False) as f:
+        assert "__meta__" in f.files and "param/W" in f.files
+    net.set_params(checkpoint.take_prefix("param/", checkpoint.load(out / "checkpoint.npz")[0]))
+    _assert_same(net.params, r.model.params)  # the returned model holds the best parameters
+    with pytest.raises(ValueError, match="already holds a run"):
+        train("addition", out=out, steps=10, **QUIET)
+
+
+def test_checkpoint_rebuilds_task_and_model_without_the_data(tmp_path, text_file):
+    r = train("charlm", out=tmp_path / "run", steps=20, plot=False, eval_every=10, batch_size=4, minutes=None,
+              task_options={"text": text_file, "seq_len": 8, "sample_length": 5}, model_options={"hidden_size": 8}, **QUIET)
+    os.rename(text_file, text_file + ".moved")  # sampling needs only the checkpoint (vocabulary inside)
+    recipe, model, _, meta = load_state(tmp_path / "run" / "checkpoint.npz")
+    assert meta["task"] == "charlm" and meta["step"] == r.summary["best"]["step"]
+    text = recipe.sample(model, primer="the ", length=30, temperature=0.5, seed=0)
+    assert len(text) == 30 and set(text) <= set(recipe.vocab.tokens)
+    assert text == recipe.sample(model, primer="the ", length=30, temperature=0.5, seed=0)
+
+
+# ---------------------------------------------------------------- NaN guard, Ctrl-C, early stopping
+def test_non_finite_loss_stops_with_the_step_and_keeps_good_parameters(tmp_path):
+    recipe = recipes.make("addition")
+    model = recipe.build_model(hidden_size=4, seed=0)
+    config = TrainConfig(steps=50, eval_every=5, progress=False)
+    trainer = Trainer(recipe, model, config, RunDir.create(tmp_path / "run"), plot=False)
+    real = recipe.loss_and_grad
+
+    def poisoned(model, batch, h0):
+        loss, grads, h = real(model, batch, h0)
+        if trainer.step + 1 == 13:
+            grads["W"][0, 0] = np.nan
+        return loss, grads, h
+
+    recipe.loss_and_grad = poisoned
+    result = trainer.run()
+    assert result.status == "diverged"
+    assert "step 13" in result.summary["error"] and "clipping" in result.summary["error"]
+    assert "learning rate" in result.summary["error"]
+    assert trainer.step == 12 and all(np.isfinite(a).all() for a in model.params.values())
+    _, meta = checkpoint.load(tmp_path / "run" / "last.npz")
+    assert meta["step"] == 10  # the last good checkpoint is kept, not overwritten
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["status"] == "diverged"
+    other = recipes.make("addition")
+    other.loss_and_grad = lambda m, b, h: (float("inf"), {}, None)
+    with pytest.raises(Diverged, match="non-finite loss .* at step 1;"):
+        Trainer(other, other.build_model(hidden_size=4), config).train_step()
+
+
+def test_sigint_saves_last_and_stops_cleanly(tmp_path):
+    recipe = recipes.make("parity")
+    trainer = Trainer(recipe, recipe.build_model(hidden_size=4), TrainConfig(steps=100, eval_every=50, progress=False),
+                      RunDir.create(tmp_path / "run"), plot=False)
+    draw = trainer.stream.draw
+
+    def interrupt_at_7(rng):
+        if trainer.step == 7:
+            os.kill(os.getpid(), signal.SIGINT)
+        return draw(rng)
+
+    trainer.stream.draw = interrupt_at_7
+    previous = signal.getsignal(signal.SIGINT)
+    result = trainer.run()
+    assert signal.getsignal(signal.SIGINT) is previous  # the handler is restored
+    assert result.status == "interrupted" and trainer.step == 8  # the step in flight finishes
+    _, meta = checkpoint.load(tmp_path / "run" / "last.npz")
+    assert meta["step"] == 8
+
+
+def test_early_stopping_on_the_monitored_metric():
+    recipe = recipes.make("parity")
+    scores = iter([0.5, 0.4, 0.45, 0.41, 0.42, 0.1])
+    recipe.evaluate = lambda m: {"val_loss": next(scores)}
+    model = recipe.build_model(hidden_size=4)
+    result = Trainer(recipe, model, TrainConfig(steps=100, eval_every=5, patience=3, progress=False)).run()
+    assert result.status == "early_stop" and result.summary["steps"] == 25
+    assert result.summary["best"] == {"metric": "val_loss", "mode": "min", "value": 0.4, "step": 10}
+
+
+def test_time_budget_stops_the_run():
+    r = train("parity", save=False, steps=10**6, minutes=0.002, eval_every=10**5, model_options={"hidden_size": 4}, **QUIET)
+    assert r.status == "time_limit" and 0 < r.summary["steps"] < 10**6
+
+
+# ---------------------------------------------------------------- stateful chunked training
+def test_stateful_stream_carries_the_state_and_resets_each_epoch(text_file):
+    recipe = recipes.make("charlm", text=text_file, seq_len=50)
+    model = recipe.build_model(hidden_size=6)
+    trainer = Trainer(recipe, model, TrainConfig(steps=1000, batch_size=4, progress=False))
+    seen = []
+    real = recipe.loss_and_grad
+
+    def spy(model, batch, h0):
+        out = real(model, batch, h0)
+        seen.append((batch.reset, None if h0 is None else h0.copy(), out[2].copy()))
+        return out
+
+    recipe.loss_and_grad = spy
+    per_epoch = len(trainer.stream.batcher)
+    assert per_epoch >= 3
+    for _ in range(per_epoch + 2):
+        trainer.train_step()
+    assert seen[0][0] and seen[0][1] is None
+    for k in range(1, per_epoch):  # chunk k starts from the final state of chunk k - 1
+        assert not seen[k][0]
+        assert np.array_equal(seen[k][1], seen[k - 1][2])
+    assert seen[per_epoch][0] and seen[per_epoch][1] is None  # new epoch: zeros again
+    assert np.array_equal(seen[per_epoch + 1][1], seen[per_epoch][2])
+
+
+def test_truncation_at_chunk_boundaries_drops_dh0(text_file):
+    """The gradient of a chunk does not depend on how h_0 was produced: it equals the gradient
+    of the same chunk with the carried state given as a constant."""
+    recipe = recipes.make("charlm", text=text_file, seq_len=5)
+    net = recipe.build_model(hidden_size=5, dtype="float64")
+    stream = recipe.stream(3, np.random.default_rng(0))
+    b1, b2 = stream.next(), stream.next()
+    _, _, h1 = recipe.loss_and_grad(net, b1, None)
+    loss, grads, _ = recipe.loss_and_grad(net, b2, h1)
+    loss_ref, grads_ref = net.loss_and_grad(b2.x, b2.y, h0=h1.copy())
+    assert loss == loss_ref
+    _assert_same(dict(grads), dict(grads_ref))
+
+
+# ---------------------------------------------------------------- every task on tiny settings
+def test_parity_and_digits_tiny():
+    r = train("parity", save=False, steps=30, model_options={"hidden_size": 4},
+              task_options={"test_length": 50, "test_size": 10}, **QUIET)
+    assert set(r.summary["final"]) == {"train_length", "test_length", "seq_acc", "step_acc"}
+    r = train("digits", save=False, steps=30, task_options={"bits": 3}, model_options={"hidden_size": 4}, **QUIET)
+    assert r.summary["final"]["numbers"] == 8 and 0 <= r.summary["final"]["exact_acc"] <= 1
+
+
+def test_charlm_tiny(text_file):
+    r = train("charlm", save=False, steps=40, batch_size=4, minutes=None, eval_every=20,
+              task_options={"text": text_file, "seq_len": 10, "sample_length": 20}, model_options={"hidden_size": 16}, **QUIET)
+    f = r.summary["final"]
+    assert f["val_loss"] < f["uniform_nats"]  # it learned something in 40 steps
+    assert f["val_bpc"] == pytest.approx(f["val_loss"] / np.log(2))
+    assert len(f["sample"]) == 20
+    with pytest.raises(ValueError, match="--text"):
+        recipes.make("charlm")
+
+
+def test_sentiment_tiny_reports_the_baseline(sentiment_file):
+    r = train("sentiment", save=False, steps=60, batch_size=8, eval_every=20, task_options={"data": [sentiment_file]},
+              model_options={"hidden_size": 8}, **QUIET)
+    f = r.summary["final"]
+    assert f["train"] + f["val"] + f["test"] == 120
+    assert 0 <= f["test_acc"] <= 1 and f["baseline_bow_logreg_acc"] > 0.8  # the words decide it
+    assert r.summary["best"]["metric"] == "val_acc"
+
+
+def test_timeseries_tiny_reports_persistence(csv_file):
+    r = train("timeseries", save=False, steps=60, eval_every=20, task_options={"data": csv_file}, **QUIET)
+    f = r.summary["final"]
+    assert f["test"] == 200 - int(0.67 * 200) and f["persistence_rmse"] > 0 and np.isfinite(f["test_rmse"])
+
+
+def test_dates_tiny_translates():
+    r = train("dates", save=False, steps=3, batch_size=4, eval_every=3, model_options={"hidden_size": 8},
+              task_options={"val_size": 4, "test_size": 4}, **QUIET)
+    assert set(r.summary["final"]["examples"]) == {"3rd of March 1999", "Sunday, 22 Nov 2026", "1999/3/3"}
+    assert len(r.recipe.translate(r.model, ["1999/3/3", "3rd of March 1999"])) == 2
+
+
+def test_bad_options_are_value_errors():
+    with pytest.raises(ValueError, match="unknown task"):
+        recipes.make("poetry")
+    with pytest.raises(ValueError, match="has no option text"):
+        recipes.make("addition", text="x")
+    with pytest.raises(ValueError, match="lr must be"):
+        TrainConfig(lr=-1)
+    with pytest.raises(ValueError, match="optimizer must be"):
+        TrainConfig(optimizer="lbfgs")
+    with pytest.raises(FileNotFoundError):
+        train(resume="/nonexistent/run")
