@@ -180,8 +180,11 @@ def test_non_finite_loss_stops_with_the_step_and_keeps_good_parameters(tmp_path)
     assert "step 13" in result.summary["error"] and "clipping" in result.summary["error"]
     assert "learning rate" in result.summary["error"]
     assert trainer.step == 12 and all(np.isfinite(a).all() for a in model.params.values())
-    _, meta = checkpoint.load(tmp_path / "run" / "last.npz")
-    assert meta["step"] == 10  # the last good checkpoint is kept, not overwritten
+    arrays, meta = checkpoint.load(tmp_path / "run" / "last.npz")
+    assert meta["step"] == 12  # the state after the last good step, with the failed draw undone
+    _assert_same(checkpoint.take_prefix("param/", arrays), model.params)
+    _, ckpt_meta = checkpoint.load(tmp_path / "run" / "checkpoint.npz")
+    assert ckpt_meta["step"] in (5, 10)  # the best evaluation before the failure
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["status"] == "diverged"
     other = recipes.make("addition")
     other.loss_and_grad = lambda m, b, h: (float("inf"), {}, None)

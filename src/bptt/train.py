@@ -122,14 +122,18 @@ class TrainConfig:
 
 
 class Diverged(RuntimeError):
-    """The loss or a gradient stopped being finite; ``step`` is the 1-based step that failed."""
+    """The loss or a gradient stopped being finite (``in_eval=False``: the update of step
+    ``step`` is not applied), or the parameters after step ``step`` give non-finite validation
+    results (``in_eval=True``). ``step`` is 1-based."""
 
-    def __init__(self, step: int, what: str):
-        self.step = step
-        super().__init__(
-            f"non-finite {what} at step {step}; training stopped before the update, so the last "
-            "good parameters are kept (last.npz; best: checkpoint.npz). Try gradient clipping "
-            "(--clip 1) or a smaller learning rate (--lr).")
+    def __init__(self, step: int, what: str, in_eval: bool = False):
+        self.step, self.in_eval = step, in_eval
+        kept = ("the parameters after it give non-finite outputs on the validation data; the last good "
+                "checkpoint is the one before (last.npz, best: checkpoint.npz)" if in_eval else
+                "training stopped before the update, so the last good parameters are kept "
+                "(last.npz; best: checkpoint.npz)")
+        super().__init__(f"non-finite {what} at step {step}; {kept}. "
+                         "Try gradient clipping (--clip 1) or a smaller learning rate (--lr).")
 
 
 @dataclass
@@ -224,15 +228,19 @@ class Trainer:
     # ---------------------------------------------------------------- one step
     def train_step(self) -> float:
         """One minibatch: loss, gradient, NaN guard, clipping, update. Returns the loss."""
+        before = (self.rng.bit_generator.state, self.stream.state_dict())  # to undo the draw
         batch = self.stream.next()
         h0 = None if (not self.recipe.stateful or batch.reset) else self.h
         loss, grads, h_n = self.recipe.loss_and_grad(self.model, batch, h0)
         step = self.step + 1
-        if not math.isfinite(loss):
-            raise Diverged(step, f"loss ({loss})")
+        bad = None if math.isfinite(loss) else f"loss ({loss})"
         for k, g in grads.items():
-            if g.size and not (np.isfinite(g.min()) and np.isfinite(g.max())):
-                raise Diverged(step, f"gradient of {k}")
+            if bad is None and g.size and not (np.isfinite(g.min()) and np.isfinite(g.max())):
+                bad = f"gradient of {k}"
+        if bad is not None:  # rewind the data so that the state is exactly that after step − 1
+            self.rng.bit_generator.state = before[0]
+            self.stream.load_state_dict(*before[1])
+            raise Diverged(step, bad)
         c = self.config
         norm = optim.clip_grad_norm(grads, c.clip) if c.clip else _global_norm(grads)
         if c.clip_value:
@@ -248,8 +256,18 @@ class Trainer:
 
     # ---------------------------------------------------------------- evaluation
     def evaluate(self) -> dict:
-        """Validation metrics now; updates best/patience, writes metrics.jsonl and checkpoints."""
-        metrics = self.recipe.evaluate(self.model)
+        """Validation metrics now; updates best/patience, writes metrics.jsonl and checkpoints.
+        Raises Diverged if the evaluation meets non-finite values (exploding states)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            try:
+                metrics = {k: float(v) for k, v in self.recipe.evaluate(self.model).items()}
+            except (ValueError, FloatingPointError) as exc:
+                if all(np.isfinite(a).all() for a in self.model.params.values()) and "finite" not in str(exc):
+                    raise  # a genuine error, not a symptom of exploding states
+                raise Diverged(self.step, f"validation values ({exc})", in_eval=True) from None
+        bad = [k for k, v in metrics.items() if not math.isfinite(v)]
+        if bad:
+            raise Diverged(self.step, f"validation metrics ({', '.join(bad)})", in_eval=True)
         row = {"step": self.step, "elapsed_s": round(self.elapsed, 3), "lr": self.opt.lr,
                **self._window.flush(), **metrics}
         self.history.append(row)
@@ -314,6 +332,8 @@ class Trainer:
                         break
         except Diverged as exc:
             status, error = "diverged", str(exc)
+            if not exc.in_eval:
+                self.save("last.npz")  # the state after the last good step (the draw is undone)
         finally:
             bar.close()
             if previous is not None:
@@ -361,6 +381,9 @@ def train(task: str | None = None, *, out=None, resume=None, task_options: dict 
     change ``steps``, ``minutes``, ``patience``, ``eval_every`` and ``progress`` only."""
     from .tasks import recipes
 
+    for name, value in (("task_options", task_options), ("model_options", model_options)):
+        if value is not None and not isinstance(value, dict):
+            raise TypeError(f"{name} must be a dict or None, got {type(value).__name__}")
     if resume is not None:
         if task is not None or task_options or model_options:
             raise ValueError("resume continues a run with its saved task and model; "
