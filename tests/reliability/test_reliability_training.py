@@ -192,14 +192,6 @@ def test_nan_guard_stops_at_the_first_non_finite_step():
         assert np.array_equal(p, before[k]) and np.array_equal(p, result.model.params[k]), k
 
 
-EVAL_BUG = pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "train.py: evaluating finite parameters whose states overflow raises the metric's "
-    "'y_prob: expected finite values' (exit 2) instead of a Diverged stop at that step"))
-NO_LAST = pytest.mark.xfail(strict=True, reason=(
-    "train.py: a run that diverges before its first evaluation writes no last.npz, although "
-    "the Diverged message says the last good parameters are kept in last.npz"))
-
-
 def diverged_run(tmp_path, eval_every):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -207,7 +199,7 @@ def diverged_run(tmp_path, eval_every):
                      model_options=EXPLODING, eval_every=eval_every, **DIVERGE)
 
 
-@pytest.mark.parametrize("eval_every", [pytest.param(1, marks=EVAL_BUG), pytest.param(1000, marks=NO_LAST)])
+@pytest.mark.parametrize("eval_every", [1, 1000])
 def test_diverged_run_keeps_the_last_good_parameters_on_disk(tmp_path, eval_every):
     result = diverged_run(tmp_path, eval_every)
     assert result.status == "diverged"
@@ -220,8 +212,7 @@ def test_diverged_run_keeps_the_last_good_parameters_on_disk(tmp_path, eval_ever
         assert all(np.isfinite(p).all() for p in best.params.values())
 
 
-@pytest.mark.parametrize("eval_every", [pytest.param("1", marks=pytest.mark.xfail(strict=True, reason=EVAL_BUG.kwargs["reason"])),
-                                        "1000"])
+@pytest.mark.parametrize("eval_every", ["1", "1000"])
 def test_exploding_run_from_the_command_line(tmp_path, eval_every):
     r = bptt("train", "addition", "--activation", "identity", "--hidden", "8", "--optimizer", "sgd",
              "--lr", "50", "--clip", "0", "--eval-every", eval_every, "--steps", "60", "--batch-size", "8",
@@ -252,12 +243,7 @@ API = {
 }
 
 
-OPTIONS_TYPE = pytest.mark.xfail(strict=True, reason="train.py: task_options/model_options that are "
-                                 "not dicts fail inside recipes.make/build_model ('argument after ** must "
-                                 "be a mapping'), naming neither")
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=OPTIONS_TYPE if "not a dict" in n else ()) for n in API])
+@pytest.mark.parametrize("name", list(API))
 def test_train_api_bad_input(name, tmp_path, monkeypatch):
     from reliability_helpers import raise_clearly
 
