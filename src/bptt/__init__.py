@@ -4,9 +4,13 @@
     loss, grads = net.loss_and_grad(x, y)         # grads: the keys and shapes of net.params
     bptt.gradcheck(net.astype("float64"), x, y)   # per-parameter max relative error vs finite differences
 """
+from . import checkpoint, optim, weights
 from .gradcheck import gradcheck
 from .model import RNN, Gradients, Output, param_name
+from .seq2seq import Seq2Seq
 from .sequences import last_step_mask, length_mask, one_to_many
+from .train import TrainConfig, Trainer, train  # the function shadows the module name, as documented
 
 __version__ = "0.1.0"
-__all__ = ["RNN", "Gradients", "Output", "gradcheck", "param_name", "length_mask", "last_step_mask", "one_to_many"]
+__all__ = ["RNN", "Seq2Seq", "Gradients", "Output", "gradcheck", "param_name", "length_mask", "last_step_mask",
+           "one_to_many", "optim", "checkpoint", "weights", "train", "Trainer", "TrainConfig"]
