@@ -33,13 +33,13 @@ bookkeeping and the elapsed time. Resuming from ``last.npz`` and training to ste
 parameters bitwise equal to an uninterrupted run of N steps (same machine, same BLAS threads).
 
 Ctrl-C (SIGINT) finishes the current step, writes ``last.npz`` and ``summary.json`` (status
-"interrupted") and returns; a second Ctrl-C aborts at once. Run directory files: runs.py.
+"interrupted") and returns; a second Ctrl-C aborts at once. Run directory files: runs.py;
+progress bar, throughput, Ctrl-C handler, BLAS threads: session.py. More in docs/training.md.
 """
 from __future__ import annotations
 
 import math
 import signal
-import sys
 import time
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -49,6 +49,7 @@ import numpy as np
 from . import optim
 from .checkpoint import rng_from_meta
 from .runs import RunDir, default_run_dir, load_state, save_state
+from .session import Bar, Window, catch_sigint, set_blas_threads
 
 __all__ = ["TrainConfig", "Trainer", "Result", "Diverged", "train", "resume_trainer", "make_optimizer",
            "set_blas_threads", "OPTIMIZERS"]
@@ -192,7 +193,7 @@ class Trainer:
         self.best = {"metric": recipe.monitor[0], "mode": recipe.monitor[1], "value": None, "step": None}
         self.bad_evals = 0
         self.history: list[dict] = []
-        self._window = _Window()
+        self._window = Window()
         self._interrupted = False
         self._best_params = None  # a copy of the best parameters of this session
 
@@ -200,8 +201,11 @@ class Trainer:
     def state(self) -> tuple[dict, dict]:
         """(arrays, meta) for a checkpoint: everything needed to continue bit for bit."""
         arrays, opt_scalars = {}, {}
-        for k, a in self.opt.state_dict().items():
-            (arrays.__setitem__(k, a) if isinstance(a, np.ndarray) else opt_scalars.__setitem__(k, a))
+        for k, a in self.opt.state_dict().items():  # buffers go to the .npz, step and lr to JSON
+            if isinstance(a, np.ndarray):
+                arrays[k] = a
+            else:
+                opt_scalars[k] = a
         stream_arrays, stream_meta = self.stream.state_dict()
         meta = {
             "step": self.step, "elapsed": self.elapsed, "optim": opt_scalars,
@@ -305,8 +309,8 @@ class Trainer:
         """Train to ``config.steps`` (or stop early); ``until``: pause after that step as if
         interrupted (status 'interrupted', last.npz written), e.g. to test resuming."""
         c, status = self.config, "done"
-        bar = _progress(c, self.step, self.recipe.name)
-        previous = _catch_sigint(self)
+        bar = Bar(c, self.step, self.elapsed, self.recipe.name)
+        previous = catch_sigint(self)
         start = time.perf_counter() - self.elapsed
         self._window.restart()
         last_eval = self.history[-1]["step"] if self.history else -1
@@ -321,12 +325,12 @@ class Trainer:
                     break
                 loss = self.train_step()
                 self.elapsed = time.perf_counter() - start
-                bar.update(loss, self._window, self.opt.lr)
+                bar.update(self.step, self.elapsed, self._window, self.opt.lr)
                 if self.step % c.eval_every == 0:
                     row = self.evaluate()
                     last_eval = self.step
                     self.elapsed = time.perf_counter() - start
-                    bar.show_eval(row, self.recipe.monitor[0])
+                    bar.show_eval(row)
                     if c.patience is not None and self.bad_evals >= c.patience:
                         status = "early_stop"
                         break
@@ -422,38 +426,6 @@ def resume_trainer(path, **overrides) -> tuple[RunDir, Trainer]:
 
 
 # -------------------------------------------------------------------- helpers
-_BLAS_SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
-                 "openblas_set_num_threads64_", "openblas_set_num_threads", "MKL_Set_Num_Threads")
-
-
-def set_blas_threads(n: int) -> bool:
-    """Set the thread count of the BLAS that NumPy loaded (OpenBLAS or MKL), via ctypes.
-    Returns False (and changes nothing) when no known BLAS is found.
-
-    The models trained here are small: their time goes into the Python time loop and small
-    GEMMs, where one thread is as fast as two, and on a busy machine much faster (a dates step
-    measured 16 ms with 1 OpenBLAS thread, 138 ms with 2, while other jobs ran). ``bptt
-    train`` therefore uses ``--threads 1`` unless told otherwise."""
-    import ctypes
-
-    _check_int("threads", n, 1)
-    try:
-        with open("/proc/self/maps") as f:
-            paths = {line.split()[-1] for line in f if "blas" in line.lower() or "mkl" in line.lower()}
-    except OSError:
-        return False
-    for path in sorted(paths):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for name in _BLAS_SETTERS:
-            if hasattr(lib, name):
-                getattr(lib, name)(int(n))
-                return True
-    return False
-
-
 def _check_int(name, value, low):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
         raise ValueError(f"{name} must be an integer ≥ {low}, got {value!r}")
@@ -461,95 +433,3 @@ def _check_int(name, value, low):
 
 def _global_norm(grads) -> float:
     return math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
-
-
-class _Window:
-    """Running means of the training loss and gradient norm between evaluations, and throughput."""
-
-    def __init__(self):
-        self.t0 = time.perf_counter()
-        self.n = self.loss = self.norm = self.tokens = 0
-        self.ema = None
-
-    def add(self, loss, norm, tokens):
-        self.n += 1
-        self.loss += loss
-        self.norm += norm
-        self.tokens += tokens
-        self.ema = loss if self.ema is None else 0.98 * self.ema + 0.02 * loss
-
-    def state(self) -> dict:
-        return {"n": self.n, "loss": self.loss, "norm": self.norm, "tokens": self.tokens, "ema": self.ema}
-
-    def load(self, d: dict) -> None:
-        self.n, self.loss, self.norm, self.tokens, self.ema = d["n"], d["loss"], d["norm"], d["tokens"], d["ema"]
-
-    def restart(self):
-        self.t0 = time.perf_counter()
-
-    def rate(self) -> float:
-        dt = time.perf_counter() - self.t0
-        return self.tokens / dt if dt > 0 else 0.0
-
-    def flush(self) -> dict:
-        row = {} if self.n == 0 else {"train_loss": self.loss / self.n, "grad_norm": self.norm / self.n,
-                                      "tokens_per_s": round(self.rate(), 1)}
-        ema = self.ema
-        self.__init__()
-        self.ema = ema
-        return row
-
-
-class _Bar:
-    """A tqdm bar (stderr) showing the smoothed loss and tokens (time steps × sequences) per second."""
-
-    def __init__(self, total, initial, desc, enabled):
-        self.bar, self._last = None, 0.0
-        if enabled:
-            try:
-                from tqdm.auto import tqdm
-            except ImportError:  # the `train` extra is not installed: no bar
-                return
-            self.bar = tqdm(total=total, initial=initial, desc=desc, unit="step", dynamic_ncols=True,
-                            file=sys.stderr)
-
-    def update(self, loss, window, lr):
-        if self.bar is None:
-            return
-        self.bar.update(1)
-        now = time.perf_counter()
-        if now - self._last > 0.25:
-            self._last = now
-            self.bar.set_postfix_str(f"loss={window.ema:.4g} tok/s={window.rate():,.0f} lr={lr:.3g}", refresh=False)
-
-    def show_eval(self, row, name):
-        if self.bar is not None and name in row:
-            self.bar.write(f"step {row['step']}: " + ", ".join(
-                f"{k}={_fmt(v)}" for k, v in row.items() if k.startswith(("val", "train_loss"))), file=sys.stderr)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
-
-
-def _fmt(v):
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
-
-
-def _progress(config, initial, desc) -> _Bar:
-    return _Bar(config.steps, initial, desc, config.progress)
-
-
-def _catch_sigint(trainer):
-    """Make the first Ctrl-C a request to stop after the current step; the second aborts."""
-
-    def handler(signum, frame):
-        if trainer._interrupted:
-            raise KeyboardInterrupt
-        trainer._interrupted = True
-        print("\nbptt: interrupted; saving last.npz after this step (Ctrl-C again to abort)", file=sys.stderr)
-
-    try:
-        return signal.signal(signal.SIGINT, handler)
-    except ValueError:  # not the main thread: leave Ctrl-C alone
-        return None
