@@ -70,12 +70,13 @@ def forward(x, h0, U, W, b, activation, active=None):
     z_in += b
     WT = np.ascontiguousarray(W.T)  # a contiguous Wᵀ is faster in the GEMM (perf notes)
     rec = np.empty((B, H), dtype=W.dtype)
+    hs = list(h)  # the per-step views, made once rather than by indexing in the loop
     for t in range(T):
-        np.matmul(h[t], WT, out=rec)  # h_{t−1} Wᵀ (F1)
-        h[t + 1] += rec
-        activations.apply(activation, h[t + 1], out=h[t + 1])  # (F2)
+        np.matmul(hs[t], WT, out=rec)  # h_{t−1} Wᵀ (F1)
+        hs[t + 1] += rec
+        activations.apply(activation, hs[t + 1], out=hs[t + 1])  # (F2)
         if active is not None:
-            np.copyto(h[t + 1], h[t], where=~active[t][:, None])  # frozen past the end (F3)
+            np.copyto(hs[t + 1], hs[t], where=~active[t][:, None])  # frozen past the end (F3)
     return h, Cache(x, h, active)
 
 
@@ -92,10 +93,11 @@ def backward(cache: Cache, G, dh_T, U, W, activation, need_dx: bool):
         delta *= active[..., None]  # a_t in (B2)
     dh = np.zeros((B, H), dtype=W.dtype) if dh_T is None else dh_T.astype(W.dtype, copy=True)
     nxt = np.empty_like(dh)
+    deltas, Gs = list(delta), list(G)  # per-step views, made once
     for t in range(T - 1, -1, -1):
-        dh += G[t]  # ∂L/∂h_t = G_t + δ_{t+1} W (B1)
-        delta[t] *= dh  # δ_t (B2)
-        np.matmul(delta[t], W, out=nxt)  # δ_t W, the only product in the loop
+        dh += Gs[t]  # ∂L/∂h_t = G_t + δ_{t+1} W (B1)
+        deltas[t] *= dh  # δ_t (B2)
+        np.matmul(deltas[t], W, out=nxt)  # δ_t W, the only product in the loop
         if active is not None and not active[t].all():
             nxt += dh * ~active[t][:, None]  # frozen rows pass ∂L/∂h straight back (B1)
         dh, nxt = nxt, dh

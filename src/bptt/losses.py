@@ -115,17 +115,31 @@ class Head:
         """L = Σ_n w_n L(ŷ_n, y_n), eq. (L1)."""
         return float(np.dot(w, self.per_row(o, y)))
 
+    def value_and_grad_inplace(self, o: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
+        """L, with ``o`` (N, K) overwritten by ∂L/∂o; the head's inner loop runs it on row blocks
+        small enough to stay in cache. Cross-entropy never allocates a (N, K) temporary:
+        o − max, then exp in place, L = Σ w (log Σ e − (o − max)_y), ∂L/∂o = w (e / Σ e − onehot) (L2)."""
+        if self.loss != "cross_entropy":
+            loss, o[...] = self.value_and_grad(o, y, w)
+            return loss
+        rows = np.arange(len(y))
+        o -= o.max(axis=1, keepdims=True)
+        o_y = o[rows, y]
+        np.exp(o, out=o)
+        total = o.sum(axis=1)
+        loss = float(np.dot(w, np.log(total) - o_y))
+        o *= (w / total)[:, None]
+        o[rows, y] -= w
+        return loss
+
     def value_and_grad(self, o: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray]:
         """(L, ∂L/∂o) for o (N, K), y (N,) or (N, K), w (N,); ∂L/∂o is (N, K)."""
-        if self.loss == "cross_entropy":  # one log-softmax serves the loss and ŷ − onehot(y) (L2)
-            log_p = log_softmax(o)
-            loss = float(np.dot(w, _nll(log_p, y)))
-            d_o = np.exp(log_p, out=log_p)
-            d_o[np.arange(len(y)), y] -= 1
-        else:
-            loss = self.value(o, y, w)
-            y_hat = self.predict(o)
-            d_o = y_hat - y if self.fused else self.vjp(y_hat, y_hat - y)  # eq. (L2) / (L3)
+        if self.loss == "cross_entropy":
+            d_o = o.copy()
+            return self.value_and_grad_inplace(d_o, y, w), d_o
+        loss = self.value(o, y, w)
+        y_hat = self.predict(o)
+        d_o = y_hat - y if self.fused else self.vjp(y_hat, y_hat - y)  # eq. (L2) / (L3)
         d_o *= w[:, None]
         return loss, d_o
 

@@ -223,28 +223,47 @@ class RNN:
         return grads
 
     def head_backward(self, batch: Batch, top: np.ndarray) -> tuple[float, dict, np.ndarray]:
-        """The loss and the head's backward (B8): returns (L, {V, c}, G) with G (T, B, dirs·H)."""
-        rows, o = self._head_rows(batch, top)
+        """The loss and the head's backward (B8): returns (L, {V, c}, G) with G (T, B, dirs·H).
+
+        o_t = h_t Vᵀ + c and ∂L/∂o_t are formed block by block of rows (each block stays in
+        cache, which matters for large vocabularies); dV, dc and G are one product each."""
+        rows = self._loss_rows(batch)
+        top_rows = top.reshape(-1, top.shape[-1])[rows]  # a view when every step has a loss
         y = batch.y.reshape((-1,) + batch.y.shape[2:])[rows]
-        loss, d_o = self.head.value_and_grad(o, y, batch.w.reshape(-1)[rows])
-        top_rows = top.reshape(-1, top.shape[-1])
-        if isinstance(rows, slice):  # every step carries a loss: no gather, no scatter
-            G = d_o @ self.params["V"]  # G_t = ∂L/∂o_t V
-        else:
-            G = np.zeros_like(top_rows)
-            G[rows] = d_o @ self.params["V"]
-        head = {"V": d_o.T @ top_rows[rows],  # Σ_t (∂L/∂o_t)ᵀ h_t
+        w = batch.w.reshape(-1)[rows]
+        V, c = self.params["V"], self.params["c"]
+        VT = np.ascontiguousarray(V.T)
+        d_o = np.empty((len(w), self.output_size), dtype=self.dtype)
+        step = max(64, _HEAD_BLOCK_ELEMENTS // self.output_size)
+        loss = 0.0
+        for s in range(0, len(w), step):
+            blk = slice(s, s + step)
+            np.matmul(top_rows[blk], VT, out=d_o[blk])  # o_t (F4)
+            d_o[blk] += c
+            loss += self.head.value_and_grad_inplace(d_o[blk], y[blk], w[blk])  # ∂L/∂o_t (L2/L3)
+        head = {"V": d_o.T @ top_rows,  # Σ_t (∂L/∂o_t)ᵀ h_t
                 "c": d_o.sum(axis=0, dtype=np.float64).astype(self.dtype)}  # Σ_t ∂L/∂o_t
+        if isinstance(rows, slice):  # every step carries a loss: no scatter
+            G = d_o @ V  # G_t = ∂L/∂o_t V
+        else:
+            G = np.zeros((top.shape[0] * top.shape[1], top.shape[-1]), dtype=self.dtype)
+            G[rows] = d_o @ V
         return loss, head, G.reshape(top.shape)
 
-    def _head_rows(self, batch: Batch, top: np.ndarray):
-        """The flat (t·B + b) indices of the steps that carry a loss (a full slice when all do),
-        and their o_t = h_t Vᵀ + c, (N, K) (F4)."""
+    def _loss_rows(self, batch: Batch):
+        """The flat (t·B + b) indices of the steps that carry a loss (a full slice when all do)."""
         w = batch.w.reshape(-1)
-        rows = slice(None) if w.all() else np.flatnonzero(w)
+        return slice(None) if w.all() else np.flatnonzero(w)
+
+    def _head_rows(self, batch: Batch, top: np.ndarray):
+        """The loss rows and their o_t = h_t Vᵀ + c, (N, K) (F4)."""
+        rows = self._loss_rows(batch)
         o = top.reshape(-1, top.shape[-1])[rows] @ self.params["V"].T + self.params["c"]
         return rows, o
 
+
+# rows of the head's block × K ≈ this many numbers (1 MiB of float32): a block stays in L2 cache
+_HEAD_BLOCK_ELEMENTS = 1 << 18
 
 
 def _float_dtype(dtype):
