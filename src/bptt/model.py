@@ -35,10 +35,13 @@ class Output(NamedTuple):
 
 class Gradients(dict):
     """∂L/∂θ with the keys and shapes of ``net.params``, plus
-    ``dh0`` (L·dirs, B, H) = ∂L/∂h_0 and ``dx`` (T, B, D) = ∂L/∂x (float inputs, when asked)."""
+    ``dh0`` (L·dirs, B, H) = ∂L/∂h_0, ``dx`` (T, B, D) = ∂L/∂x (float inputs, when asked) and
+    ``h_n`` (L·dirs, B, H), the forward pass's final states (to carry into the next chunk of a
+    stream without a second forward pass; set by method="bptt")."""
 
     dh0: np.ndarray | None = None
     dx: np.ndarray | None = None
+    h_n: np.ndarray | None = None
 
 
 class Trace(NamedTuple):

@@ -323,7 +323,7 @@ class Trainer:
                 if c.minutes is not None and self.elapsed >= 60 * c.minutes:
                     status = "time_limit"
                     break
-                loss = self.train_step()
+                self.train_step()
                 self.elapsed = time.perf_counter() - start
                 bar.update(self.step, self.elapsed, self._window, self.opt.lr)
                 if self.step % c.eval_every == 0:

@@ -9,5 +9,5 @@ def loss_and_grad(net, batch, input_grad=False):
     grads = net.backprop(trace, G, input_grad=input_grad)
     grads.update(head)
     ordered = type(grads)((k, grads[k]) for k in net.params)
-    ordered.dh0, ordered.dx = grads.dh0, grads.dx
+    ordered.dh0, ordered.dx, ordered.h_n = grads.dh0, grads.dx, trace.h_n
     return loss, ordered

@@ -18,12 +18,11 @@ timeseries, dates (recipes_seq.py).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..batch import make_batch, make_inputs
+from ..batch import make_inputs
 from ..losses import log_softmax
 from ..model import RNN
 from . import addition, digits, parity
@@ -197,7 +196,7 @@ class Recipe:
         raise NotImplementedError
 
     def loss_and_grad(self, model, batch: Batch, h0):
-        """(L, ∂L/∂θ, h_n or None). Stateful recipes need h_n: see ``loss_grad_state``."""
+        """(L, ∂L/∂θ, h_n or None). Stateful recipes take h_n from ``grads.h_n``."""
         loss, grads = model.loss_and_grad(batch.x, batch.y, batch.mask, h0, batch.lengths)
         return loss, grads, None
 
@@ -219,18 +218,6 @@ class Recipe:
     def diagnostic_batch(self):
         """(x, y, mask, lengths) of a validation batch for ``bptt diagnose CHECKPOINT``."""
         raise NotImplementedError
-
-
-def loss_grad_state(net: RNN, x, y, mask=None, h0=None, lengths=None):
-    """``net.loss_and_grad`` (reverse-mode BPTT) that also returns the final state h_n, from the
-    model's public building blocks (run, head_backward, backprop), so a stateful stream can
-    carry h_n into the next chunk without a second forward pass."""
-    batch = make_batch(net, x, y, mask, h0, lengths)
-    trace = net.run(batch)
-    loss, head, G = net.head_backward(batch, trace.top)
-    grads = net.backprop(trace, G)
-    grads.update(head)
-    return loss, grads, trace.h_n
 
 
 def logits(net: RNN, x, h0=None):

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from . import charlm, sentiment
-from .recipes import Batch, ChunkStream, EpochStream, Recipe, _pct, logits, loss_grad_state, nll_sum, register
+from .recipes import Batch, ChunkStream, EpochStream, Recipe, _pct, logits, nll_sum, register
 
 
 def data_dir() -> Path:
@@ -69,7 +69,8 @@ class CharLM(Recipe):
         return ChunkStream(charlm.StreamBatcher(self.splits()[0], batch_size, self.options["seq_len"]))
 
     def loss_and_grad(self, model, batch, h0):
-        return loss_grad_state(model, batch.x, batch.y, None, h0)
+        loss, grads = model.loss_and_grad(batch.x, batch.y, None, h0)
+        return loss, grads, grads.h_n
 
     def train_loss(self, loss, batch):
         return loss / batch.x.shape[0]  # (1/B) Σ_b Σ_t → nats per character
