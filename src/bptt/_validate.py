@@ -73,3 +73,11 @@ def check_shape(arr: np.ndarray, name: str, shape: tuple) -> None:
     if not ok:
         want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
         raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
+
+
+def param_dict(params, shapes: dict, dtype) -> dict:
+    """A copy of ``params`` in ``dtype``: exactly the keys of ``shapes``, each of its shape, finite."""
+    if not isinstance(params, dict) or set(params) != set(shapes):
+        got = sorted(params) if isinstance(params, dict) else type(params).__name__
+        raise ValueError(f"params must be a dict with keys {sorted(shapes)}, got {got}")
+    return {k: float_array(params[k], f"params[{k!r}]", s, dtype).copy() for k, s in shapes.items()}

@@ -130,12 +130,7 @@ class RNN:
 
     def set_params(self, params: dict) -> None:
         """Replace every parameter by a copy of ``params`` (same names and shapes, finite)."""
-        shapes = self.param_shapes()
-        if not isinstance(params, dict) or set(params) != set(shapes):
-            got = sorted(params) if isinstance(params, dict) else type(params).__name__
-            raise ValueError(f"params must be a dict with keys {sorted(shapes)}, got {got}")
-        self.params = {k: v.float_array(params[k], f"params[{k!r}]", s, self.dtype).copy()
-                       for k, s in shapes.items()}
+        self.params = v.param_dict(params, self.param_shapes(), self.dtype)
 
     def astype(self, dtype) -> "RNN":
         """A copy of this model with parameters in ``dtype`` (float32 or float64)."""
@@ -198,10 +193,12 @@ class RNN:
             layer_in = np.concatenate(outs, axis=-1) if dirs == 2 else outs[0]
         return Trace(layer_in, h_n, caches, rev)
 
-    def backprop(self, trace: Trace, d_top, dh_n=None, input_grad=False) -> Gradients:
+    def backprop(self, trace: Trace, d_top, dh_n=None, input_grad=False,
+                 layer_backward=elman.backward) -> Gradients:
         """(B1)–(B7) through every layer, top to bottom. d_top: (T, B, dirs·H) = G_t of the top
         layer; dh_n: (L·dirs, B, H) ∂L/∂h_n from outside or None. Returns the U/W/b gradients
-        of every layer (no V, c), with ``dh0`` and, if ``input_grad``, ``dx``."""
+        of every layer (no V, c), with ``dh0`` and, if ``input_grad``, ``dx``.
+        ``layer_backward`` has elman.backward's signature; gradients/unrolled.py passes its own."""
         H, dirs = self.hidden_size, self.num_directions
         grads = Gradients()
         dh0 = np.empty((self.num_layers * dirs, d_top.shape[1], H), dtype=self.dtype)
@@ -213,7 +210,7 @@ class RNN:
                 G = d_top[..., d * H:(d + 1) * H]
                 G = gather_time(G, trace.reverse) if d else np.ascontiguousarray(G)
                 p = {base: self.params[param_name(base, layer, d)] for base in "UW"}
-                g, dx, dh0[k] = elman.backward(trace.caches[k], G, None if dh_n is None else dh_n[k],
+                g, dx, dh0[k] = layer_backward(trace.caches[k], G, None if dh_n is None else dh_n[k],
                                                p["U"], p["W"], self.activation, need_dx)
                 for base, value in g.items():
                     grads[param_name(base, layer, d)] = value

@@ -143,12 +143,7 @@ class Seq2Seq:
 
     def set_params(self, params: dict) -> None:
         """Replace every parameter by a copy of ``params`` (same names and shapes, finite)."""
-        shapes = self.param_shapes()
-        if not isinstance(params, dict) or set(params) != set(shapes):
-            got = sorted(params) if isinstance(params, dict) else type(params).__name__
-            raise ValueError(f"params must be a dict with keys {sorted(shapes)}, got {got}")
-        self.params = {k: v.float_array(params[k], f"params[{k!r}]", s, self.dtype).copy()
-                       for k, s in shapes.items()}
+        self.params = v.param_dict(params, self.param_shapes(), self.dtype)
 
     def astype(self, dtype) -> "Seq2Seq":
         """A copy of this model with parameters in ``dtype`` (float32 or float64)."""

@@ -1,6 +1,8 @@
 """Reverse-mode BPTT: the forward pass once, then the delta recursion backwards (elman.py)."""
 from __future__ import annotations
 
+from ._common import ordered
+
 
 def loss_and_grad(net, batch, input_grad=False):
     """(L, Gradients) for a validated ``batch``: every layer's U, W, b (B3–B5), V and c (B8)."""
@@ -8,6 +10,6 @@ def loss_and_grad(net, batch, input_grad=False):
     loss, head, G = net.head_backward(batch, trace.top)
     grads = net.backprop(trace, G, input_grad=input_grad)
     grads.update(head)
-    ordered = type(grads)((k, grads[k]) for k in net.params)
-    ordered.dh0, ordered.dx, ordered.h_n = grads.dh0, grads.dx, trace.h_n
-    return loss, ordered
+    out = ordered(net, grads, grads.dh0, grads.dx)
+    out.h_n = trace.h_n
+    return loss, out

@@ -31,36 +31,23 @@ from __future__ import annotations
 import numpy as np
 
 from .. import activations, elman
-from ..model import param_name
-from ..sequences import gather_time
 from ._common import no_options, ordered
 
 
 def loss_and_grad(net, batch, input_grad=False, **options):
-    """(L, Gradients) by the unrolled sum (U1)–(U5) for every layer and direction."""
+    """(L, Gradients) by the unrolled sum (U1)–(U5) for every layer and direction; the layers
+    are walked top to bottom by net.backprop, each one's sum computed by ``layer_sum``."""
     no_options("unrolled", options)
     trace = net.run(batch)  # forward (F1)–(F3), every state kept
-    loss, grads, G_top = net.head_backward(batch, trace.top)  # L, {V, c}, G_t = ∂L_t/∂h_t (B8)
-    H, dirs = net.hidden_size, net.num_directions
-    dh0 = np.empty((net.num_layers * dirs, batch.B, H), dtype=net.dtype)
-    d_top = G_top
-    for layer in reversed(range(net.num_layers)):  # top to bottom, as net.backprop
-        need_dx = layer > 0 or input_grad
-        d_in = None
-        for d in range(dirs):
-            k = layer * dirs + d
-            G = d_top[..., d * H:(d + 1) * H]
-            G = gather_time(G, trace.reverse) if d else G  # the reverse direction's own time order
-            U = net.params[param_name("U", layer, d)]
-            W = net.params[param_name("W", layer, d)]
-            g, dx, dh0[k] = layer_sum(trace.caches[k], G, U, W, net.activation, need_dx)
-            for base, value in g.items():
-                grads[param_name(base, layer, d)] = value
-            if need_dx:
-                dx = gather_time(dx, trace.reverse) if d else dx
-                d_in = dx if d_in is None else d_in + dx
-        d_top = d_in
-    return loss, ordered(net, grads, dh0, d_top if input_grad else None)
+    loss, head, G_top = net.head_backward(batch, trace.top)  # L, {V, c}, G_t = ∂L_t/∂h_t (B8)
+    grads = net.backprop(trace, G_top, input_grad=input_grad, layer_backward=_layer)
+    grads.update(head)
+    return loss, ordered(net, grads, grads.dh0, grads.dx)
+
+
+def _layer(cache, G, dh_T, U, W, activation, need_dx):
+    """elman.backward's signature for net.backprop; no gradient arrives on h_T from outside."""
+    return layer_sum(cache, G, U, W, activation, need_dx)
 
 
 def layer_sum(cache, G, U, W, activation, need_dx, first_kept=None):
