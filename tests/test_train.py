@@ -160,6 +160,25 @@ def test_checkpoint_rebuilds_task_and_model_without_the_data(tmp_path, text_file
     assert text == recipe.sample(model, primer="the ", length=30, temperature=0.5, seed=0)
 
 
+def test_a_checkpoint_cannot_make_eval_read_another_file(tmp_path, text_file):
+    """The checksum proves integrity, not authorship: anyone can write a valid checkpoint whose
+    --text names another file. The data files' sha256, saved with the run, must match before a
+    stored path is read again; the same path given on the command line is the user's own."""
+    train("charlm", out=tmp_path / "run", steps=10, plot=False, eval_every=10, batch_size=4, minutes=None,
+          task_options={"text": text_file, "seq_len": 8, "sample_length": 5}, model_options={"hidden_size": 8}, **QUIET)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("Somebody else's file.\n")
+    arrays, meta = checkpoint.load(tmp_path / "run" / "checkpoint.npz")
+    meta = {k: v for k, v in meta.items() if k not in ("format_version", "created", "sha256")}
+    meta["task_options"] = {**meta["task_options"], "text": str(secret)}
+    forged = tmp_path / "forged.npz"
+    checkpoint.save(forged, arrays, meta)
+    with pytest.raises(ValueError, match="not the ones it was trained on"):
+        load_state(forged)
+    recipe, *_ = load_state(forged, options={"text": text_file})  # named anew by the user: read
+    assert recipe.options["text"] == text_file
+
+
 # ---------------------------------------------------------------- NaN guard, Ctrl-C, early stopping
 def test_non_finite_loss_stops_with_the_step_and_keeps_good_parameters(tmp_path):
     recipe = recipes.make("addition")

@@ -27,6 +27,7 @@ so ``bptt sample``/``eval``/``diagnose`` rebuild the task and the model from the
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -127,7 +128,8 @@ def save_state(path, trainer) -> None:
     recipe = trainer.recipe
     meta = {"kind": KIND, "task": recipe.name, "task_options": recipe.options,
             "task_state": recipe.state(), "model_class": type(trainer.model).__name__,
-            "model": trainer.model.config, "rng": checkpoint.rng_to_meta(trainer.rng), **meta}
+            "model": trainer.model.config, "rng": checkpoint.rng_to_meta(trainer.rng),
+            "data_sha256": _data_digests(recipe.options), **meta}
     checkpoint.save(path, arrays, meta)
 
 
@@ -148,6 +150,7 @@ def load_state(path, model=None, options=None):
     if model is not None:
         model.set_params(groups["param"])
         return None
+    _check_data_files(path, meta, options or {})
     recipe = recipes.from_meta({**meta, "task_options": {**meta["task_options"], **(options or {})}})
     model = recipe.model_from_config(meta["model_class"], meta["model"])
     model.set_params(groups["param"])
@@ -157,6 +160,49 @@ def load_state(path, model=None, options=None):
 _META = {"task": str, "task_options": dict, "task_state": (dict, type(None)), "model_class": str, "model": dict,
          "train": dict, "step": int, "elapsed": (int, float), "optim": dict, "schedule": (dict, type(None)),
          "stream": dict, "best": dict, "bad_evals": int, "rng": dict}
+
+
+# task options that name files the recipe reads (charlm --text; sentiment, timeseries --data)
+_DATA_OPTIONS = ("text", "data")
+
+
+def _data_digests(options: dict) -> dict:
+    """{option: [sha256 of each file it names]} for the file-naming task options."""
+    digests = {}
+    for key in _DATA_OPTIONS:
+        paths = options.get(key)
+        if paths is not None:
+            digests[key] = [_sha256(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)]
+    return digests
+
+
+def _sha256(path) -> str:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError as exc:
+        raise ValueError(f"cannot read data file {path}: {exc.strerror}") from None
+
+
+def _check_data_files(path, meta: dict, overrides: dict) -> None:
+    """A path stored in a checkpoint is read again only if the file there is, byte for byte,
+    the one the run was trained on (its sha256 was saved with the run): a hand-made checkpoint
+    cannot make `bptt eval` or `--resume` read any other file. Paths given anew on the command
+    line (``overrides``) are the user's own and are not checked; a stored path where no file
+    is any more is not read at all (sampling needs only the checkpoint)."""
+    stored = {k: meta["task_options"].get(k) for k in _DATA_OPTIONS
+              if k not in overrides and meta["task_options"].get(k) is not None}
+    stored = {k: p for k, p in stored.items()
+              if any(Path(q).exists() for q in ([p] if isinstance(p, str) else p))}
+    if not stored:
+        return
+    expected = meta.get("data_sha256")
+    if not isinstance(expected, dict):
+        raise ValueError(f"checkpoint {path} names data files but holds no 'data_sha256' to check them by")
+    for key, digests in _data_digests(stored).items():
+        if expected.get(key) != digests:
+            raise ValueError(
+                f"checkpoint {path}: the file(s) its --{key} names ({stored[key]}) are not the ones it was "
+                f"trained on (sha256 differs); give the data again with --{key} PATH")
 
 
 def _check_meta(path, meta: dict) -> None:
