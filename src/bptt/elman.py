@@ -104,19 +104,23 @@ def backward(cache: Cache, G, dh_T, U, W, activation, need_dx: bool):
     rows = delta.reshape(T * B, H)
     grads = {
         "W": rows.T @ h[:-1].reshape(T * B, H),  # Σ_t δ_tᵀ h_{t−1} (B3)
-        "U": _input_weight_grad(rows, x, U),  # (B4)
+        "U": _input_weight_grad(rows, x, U, active),  # (B4)
         "b": rows.sum(axis=0, dtype=np.float64).astype(W.dtype),  # Σ_t δ_t (B5), float64 sum
     }
     dx = (rows @ U).reshape(T, B, -1) if need_dx else None  # δ_t U (B6)
     return grads, dx, dh  # dh is now ∂L/∂h_0 (B7)
 
 
-def _input_weight_grad(rows, x, U):
+def _input_weight_grad(rows, x, U, active):
     """∂L/∂U = Σ_t δ_tᵀ x_t (B4): one GEMM for float inputs; for ids, δ rows are summed into the
-    columns of U they were gathered from (a scatter-add; the one-hot product is never formed)."""
+    columns of U they were gathered from (a scatter-add; the one-hot product is never formed).
+    Padding steps (δ = 0) are left out, so the ids written there cannot change a single bit."""
     if x.ndim == 3:
         return rows.T @ x.reshape(rows.shape[0], -1)
     ids = x.reshape(-1)
+    if active is not None:
+        valid = active.reshape(-1)
+        ids, rows = ids[valid], rows[valid]
     order = np.argsort(ids, kind="stable")  # rows of the same id next to each other,
     sorted_ids = ids[order]
     first = np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
