@@ -111,7 +111,7 @@ def backward(cache: Cache, G, dh_T, U, W, activation, need_dx: bool):
     return grads, dx, dh  # dh is now ∂L/∂h_0 (B7)
 
 
-def _input_weight_grad(rows, x, U, active):
+def _input_weight_grad(rows, x, U, active=None):
     """∂L/∂U = Σ_t δ_tᵀ x_t (B4): one GEMM for float inputs; for ids, δ rows are summed into the
     columns of U they were gathered from (a scatter-add; the one-hot product is never formed).
     Padding steps (δ = 0) are left out, so the ids written there cannot change a single bit."""
