@@ -5,7 +5,6 @@ import sys
 import numpy as np
 import pytest
 
-import bptt
 from bptt import diagnostics as dg
 
 pytest.importorskip("matplotlib")
@@ -27,7 +26,8 @@ def lag_and_sv():
 
 
 def test_training_curves(tmp_path):
-    rows = [{"step": s, "train_loss": 2.0 / (1 + s), "grad_norm": 1.0 + s % 3} for s in range(0, 50, 5)]
+    rows = [{"step": s, "elapsed_s": 0.1 * s, "lr": 0.01, "tokens_per_s": 1e5,  # ignored
+             "train_loss": 2.0 / (1 + s), "grad_norm": 1.0 + s % 3} for s in range(0, 50, 5)]
     for r in rows[::3]:
         r.update(val_loss=2.2 / (1 + r["step"]), val_accuracy=min(1.0, r["step"] / 40))
     rows.append({"step": 50, "train_loss": None, "note": "done"})  # missing / non-numeric: skipped
@@ -53,9 +53,13 @@ def test_experiment_figures(tmp_path):
     rows = [{"activation": a, "radius": r, "rate": r * s} for a, s in (("tanh", 0.8), ("sigmoid", 0.2))
             for r in (0.5, 1.0, 2.0)]
     assert is_png(plots.rate_vs_radius(rows, tmp_path / "rate.png"))
-    runs = {"plain": [{"step": 0, "loss": 1.0, "grad_norm": 3.0}, {"step": 1, "loss": float("nan"), "grad_norm": 1e9}],
+    assert is_png(plots.rate_vs_radius(rows, tmp_path / "rate2.png", references={"ρ": 1.0, "ρ/4": 0.25}))
+    runs = {"plain": [{"step": 0, "loss": 1.0, "grad_norm": 3.0}, {"step": 1, "loss": float("nan"), "grad_norm": 1e300}],
             "clipped": [{"step": 0, "loss": 1.0, "grad_norm": 3.0}, {"step": 1, "loss": 0.5, "grad_norm": 2.0}]}
     assert is_png(plots.compare_runs(runs, tmp_path / "runs.png"))
+    seeds = {"two seeds": [[{"step": s, "loss": 1 / (s + 1)} for s in range(50)],
+                           [{"step": 0, "loss": 1.0}, {"step": 1, "loss": 150.0, "diverged": True}]]}
+    assert is_png(plots.compare_runs(seeds, tmp_path / "seeds.png", keys=("loss",), xscale="symlog"))
 
 
 def test_matplotlib_is_imported_only_when_plotting():

@@ -81,7 +81,8 @@ def saturation_fraction(h, activation: str, threshold: float = 0.1, active=None)
 def global_grad_norm(grads) -> float:
     """√(Σ_θ ‖∂L/∂θ‖²) over every array in ``grads`` (the norm clipping by global norm uses)."""
     _dict_of_arrays("grads", grads)
-    return math.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads.values()))
+    with np.errstate(over="ignore"):  # an exploded gradient's norm is inf, not a warning
+        return math.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads.values()))
 
 
 def update_ratios(params, update=None, *, before=None, lr: float = 1.0) -> dict:
@@ -108,10 +109,11 @@ def update_ratios(params, update=None, *, before=None, lr: float = 1.0) -> dict:
     if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr >= 0):
         raise ValueError(f"lr must be a finite number ≥ 0, got {lr!r}")
     out = {}
-    for k, d in update.items():
-        dn = abs(lr) * float(np.linalg.norm(np.asarray(d, np.float64)))
-        pn = float(np.linalg.norm(np.asarray(params[k], np.float64)))
-        out[k] = dn / pn if pn > 0 else (math.inf if dn > 0 else 0.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k, d in update.items():
+            dn = lr * float(np.linalg.norm(np.asarray(d, np.float64)))
+            pn = float(np.linalg.norm(np.asarray(params[k], np.float64)))
+            out[k] = dn / pn if pn > 0 else (math.inf if dn > 0 else 0.0)
     return out
 
 

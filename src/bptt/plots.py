@@ -21,6 +21,7 @@ import warnings
 
 import numpy as np
 
+CEILING = 1e100  # larger values are drawn here: a log axis cannot span 1e±300
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf")
 
 
@@ -68,7 +69,7 @@ def training_curves(metrics_rows, path, *, x: str = "step", title: str | None = 
     for ax, group in zip(axes, panels):
         positive = True
         for i, k in enumerate(group):
-            pts = [(r.get(x, j), r[k]) for j, r in enumerate(rows) if _number(r.get(k))]
+            pts = [(r.get(x, j), min(r[k], CEILING)) for j, r in enumerate(rows) if _number(r.get(k))]
             xs, ys = zip(*pts)
             positive &= min(ys) > 0
             ax.plot(xs, ys, color=COLORS[i % len(COLORS)], marker="o" if len(xs) < 30 else None,
@@ -83,21 +84,36 @@ def training_curves(metrics_rows, path, *, x: str = "step", title: str | None = 
 
 
 def compare_runs(runs: dict, path, *, keys=("loss", "grad_norm"), x: str = "step",
-                 log=(True, True), title: str | None = None):
-    """One panel per key in ``keys``, one line per run: runs = {label: metrics rows}.
-    A run whose value became NaN/inf is drawn up to there and marked with an ×."""
+                 log=(True, True), xscale: str = "linear", title: str | None = None):
+    """One panel per key in ``keys``, one colour per label: runs = {label: metrics rows} or
+    {label: [rows, rows, …]} (several seeds of one setting: thin lines, one colour).
+    A run that ends in a NaN/inf value or in a row with "diverged": True is drawn up to its
+    last finite point and marked there with an ×. ``xscale="symlog"`` shows the first 10 steps
+    linearly and the rest on a log axis (a blow-up at step 5 stays visible next to 1000 steps).
+    Values above 1e100 are drawn at 1e100 (matplotlib's log axis cannot span 1e±300)."""
     fig, axes = _figure(len(keys), width=5.2, height=3.8)
     for ax, key, lg in zip(axes, keys, log):
-        for i, (label, rows) in enumerate(runs.items()):
-            xs = [r.get(x, j) for j, r in enumerate(rows) if key in r]
-            ys = [float(r[key]) for r in rows if key in r]
-            good = [j for j, yv in enumerate(ys) if math.isfinite(yv)]
-            ax.plot([xs[j] for j in good], [ys[j] for j in good], color=COLORS[i % len(COLORS)],
-                    lw=1.3, label=label)
-            if len(good) < len(ys) and good:
-                ax.plot(xs[good[-1]], ys[good[-1]], "x", color=COLORS[i % len(COLORS)], ms=10, mew=2)
-        if lg:
+        if lg:  # y limits set from the data below: autoscaling 1e300 in log space overflows
             ax.set_yscale("log")
+            ax.set_autoscaley_on(False)
+        if xscale == "symlog":
+            ax.set_xscale("symlog", linthresh=10)
+        seen = []
+        for i, (label, group) in enumerate(runs.items()):
+            c = COLORS[i % len(COLORS)]
+            group = group if group and isinstance(group[0], list) else [group]
+            for n, rows in enumerate(group):
+                xs = [r.get(x, j) for j, r in enumerate(rows) if key in r]
+                raw = [float(r[key]) for r in rows if key in r]
+                good = [j for j, yv in enumerate(raw) if math.isfinite(yv) and (yv > 0 or not lg)]
+                ys = [min(yv, CEILING) for yv in raw]
+                seen += [ys[j] for j in good]
+                ax.plot([xs[j] for j in good], [ys[j] for j in good], color=c, lw=1.3 if len(group) == 1 else 0.8,
+                        alpha=1 if len(group) == 1 else 0.75, label=None if n else label)
+                if good and (len(good) < len(ys) or (rows and rows[-1].get("diverged"))):
+                    ax.plot(xs[good[-1]], ys[good[-1]], "x", color=c, ms=9, mew=2)
+        if lg and seen:
+            ax.set_ylim(min(seen) / 2, max(seen) * 2)
         ax.set_xlabel(x)
         ax.set_ylabel(key)
         ax.grid(True, alpha=0.3)
@@ -138,12 +154,13 @@ def gradient_decay(lags, path, *, title: str | None = None, horizon: int | None 
         y = np.asarray(lag.relative_by_lag, dtype=np.float64)
         x = np.arange(len(y))
         ok = np.isfinite(y) & (y > 0)
-        ax.plot(x[ok], y[ok], "o", color=c, ms=3.5, label=(label + ": " if label else "") + "measured")
+        rate = f"×{lag.rate:.3g} per step" if math.isfinite(lag.rate) else "no fit"
+        ax.plot(x[ok], y[ok], "o", color=c, ms=3.5, label=f"{label}: {rate}" if label else f"measured: {rate}")
         if ok.any():
             lo, hi = min(lo, y[ok].min()), max(hi, y[ok].max())
         if math.isfinite(lag.rate):
-            fit = lag.scale * lag.rate ** x
-            ax.plot(x, fit, "--", color=c, lw=1.2, label=f"fit: ×{lag.rate:.3g} per step")
+            ax.plot(x, lag.scale * lag.rate ** x, "--", color=c, lw=1.2)
+    ax.plot([], [], "--", color="grey", lw=1.2, label="dashed: fitted scale·rate^lag")
     ax.axhline(1.0, color="grey", lw=0.8)
     ax.set_yscale("log")
     if np.isfinite(lo):
@@ -219,19 +236,27 @@ def weight_spectrum(W, path, *, title: str | None = None):
     return _save(fig, path, title)
 
 
-def rate_vs_radius(rows, path, *, title: str | None = None):
+def rate_vs_radius(rows, path, *, references=None, title: str | None = None):
     """Fitted decay rate (per step) against ρ(W): rows are dicts with "activation", "radius" and
-    "rate"; one line per activation, with the linear-RNN reference rate = ρ and the line rate = 1."""
+    "rate"; one line per activation, the line rate = 1 (above it the gradient explodes) and
+    dotted reference lines rate = factor·ρ, ``references`` = {label: factor}
+    (default {"rate = ρ": 1})."""
+    from matplotlib.ticker import FixedLocator, NullLocator
+
     fig, (ax,) = _figure(1)
     acts = list(dict.fromkeys(r["activation"] for r in rows))
     radii = sorted({r["radius"] for r in rows})
-    ax.plot(radii, radii, ":", color="grey", lw=1.2, label="rate = ρ (linear RNN)")
+    for (label, factor), style in zip((references or {"rate = ρ": 1.0}).items(), (":", "-.", (0, (1, 3)))):
+        ax.plot(radii, [factor * r for r in radii], linestyle=style, color="grey", lw=1.2, label=label)
     ax.axhline(1.0, color="black", lw=1)
     for i, act in enumerate(acts):
         pts = sorted((r["radius"], r["rate"]) for r in rows if r["activation"] == act)
         ax.plot(*zip(*pts), "o-", color=COLORS[i % len(COLORS)], lw=1.5, ms=4, label=act)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.xaxis.set_major_locator(FixedLocator(radii))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xticks(radii, [f"{r:g}" for r in radii])
     ax.set_xlabel("spectral radius ρ(W)")
     ax.set_ylabel("gradient rate per step (×r)")
     ax.grid(True, which="both", alpha=0.3)
