@@ -4,7 +4,7 @@
     python benchmarks/vanishing.py irnn       identity init (IRNN) vs the defaults, T = 100
     python benchmarks/vanishing.py clip       W scaled to ρ = 3: SGD with and without clipping
     python benchmarks/vanishing.py diagnose   the four figures of `bptt diagnose` (tanh, default init)
-    python benchmarks/vanishing.py all        everything (about a minute on one core)
+    python benchmarks/vanishing.py all        everything (20–60 s on one core)
 
 Figures go to docs/img/vanishing-*.png (``--out`` to change); the tables print as Markdown.
 Every run is seeded: the same command prints the same numbers.
