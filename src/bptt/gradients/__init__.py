@@ -3,12 +3,12 @@
 T steps, B sequences, H hidden units, one layer (time and memory per batch; docs/algorithms.md
 has the measured exponents):
 
-| method     | what                                               | time              | memory    |
-| ---------- | -------------------------------------------------- | ----------------- | --------- |
-| "bptt"     | reverse mode: the delta recursion (elman.py B1)    | O(T·B·H²)         | O(T·B·H)  |
-| "unrolled" | Σ_t Σ_{k≤t} ∂L_t/∂h_t (Π Jacobians) ∂h_k/∂θ, as is | O(T²·B·H²)        | O(T·B·H)  |
-| "rtrl"     | forward mode: ∂h_t/∂θ carried forward; online      | O(T·B·H⁴)         | O(B·H³)   |
-| "tbptt"    | BPTT(k1, k2): every k1 steps, k2 steps back        | O(T·(k2/k1)·B·H²) | O(k2·B·H) |
+| method     | what                                               | time              | memory          |
+| ---------- | -------------------------------------------------- | ----------------- | --------------- |
+| "bptt"     | reverse mode: the delta recursion (elman.py B1)    | O(T·B·H²)         | O(T·B·H)        |
+| "unrolled" | Σ_t Σ_{k≤t} ∂L_t/∂h_t (Π Jacobians) ∂h_k/∂θ, as is | O(T²·B·H²)        | O(T·B·H + B·H²) |
+| "rtrl"     | forward mode: ∂h_t/∂θ carried forward; online      | O(T·B·H⁴)         | O(B·H³)         |
+| "tbptt"    | BPTT(k1, k2): every k1 steps, k2 steps back        | O(T·(k2/k1)·B·H²) | O(k2·B·H)       |
 
 Options: "tbptt" takes k1 ≥ 1 and k2 ≥ k1 (k2 defaults to k1); the others take none.
 "bptt", "unrolled", "rtrl" and "tbptt" with k2 ≥ T give the same gradient; "tbptt" with k2 < T

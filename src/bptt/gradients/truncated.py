@@ -22,15 +22,17 @@ update; this is the gradient that such a trainer's updates add up to at fixed θ
 How the common variants differ (docs/algorithms.md has the picture):
 - k1 = k2 = k, the "detach every chunk" idiom: split into chunks of k, detach the state at
   each boundary. L_t sees only back to its own chunk's start: 1 step at the chunk's first
-  step, k at its last (on average (k+1)/2).
+  step, k at its last (on average (k+1)/2). Identical when k divides T; otherwise the last,
+  short chunk differs: BPTT(k, k) updates at τ = T and goes back k steps (into the previous
+  chunk), where the idiom stops at the short chunk's start.
 - k1 = 1, a fixed per-output window: every L_t sees exactly k2 steps back (k_min = t − k2 + 1),
   at the price of one k2-step backward per step: O(T·k2·H²).
 - 1 < k1 < k2 in between: every L_t sees between k2 − k1 + 1 and k2 steps.
 
 Cost: T/k1 updates × k2 steps each: O(T·(k2/k1)·B·H²) time. Memory O(k2·B·H) per layer,
 independent of T: each update re-runs the forward of its k2-step window from the stored
-state h_{τ−k2} (the states of the last k2 steps are all that is kept), then runs the core's
-head and backward (net.head_backward, net.backprop) on that window.
+state h_{τ−k2} (only the states a later window starts from are kept, at most k2/k1 + 1),
+then runs the core's head and backward (net.head_backward, net.backprop) on that window.
 
 Stacked layers: the cut is in time, at every layer at once (all states at τ − k2 are constants).
 Not supported: bidirectional=True (ValueError): the reverse direction reads the sequence from
@@ -75,14 +77,13 @@ def loss_and_grad(net, batch, input_grad=False, *, k1=None, k2=None, **options):
     no_bidirectional(net, "tbptt", "truncation runs forward in time and the reverse direction "
                                    "reads the sequence from its end")
     T, L = batch.T, net.num_layers
-    taus = update_times(T, k1)
-    starts = {max(0, tau - k2) for tau in taus}  # the steps whose state a window starts from
     states = {0: batch.h0}  # step s -> every layer's h_s, (L, B, H); only the ones still needed
     grads = {k: np.zeros_like(p) for k, p in net.params.items()}
     dh0 = np.zeros_like(batch.h0)
     dx = np.zeros(batch.x.shape, dtype=net.dtype) if input_grad else None
     loss, prev = 0.0, 0
-    for i, tau in enumerate(taus):
+    while prev < T:
+        tau = min(prev + k1, T)  # the next update (update_times, one at a time)
         lo = max(0, tau - k2)
         active = None if batch.active is None else batch.active[lo:tau]
         window = Inputs(batch.x[lo:tau], states[lo], None, active)
@@ -100,10 +101,15 @@ def loss_and_grad(net, batch, input_grad=False, *, k1=None, k2=None, **options):
         if input_grad:
             dx[lo:tau] += g.dx
         for s in range(prev + 1, tau + 1):  # keep the states later windows start from
-            if s in starts:
+            if _starts_a_window(s, T, k1, k2):
                 states[s] = np.stack([trace.caches[l].h[s - lo] for l in range(L)])
-        if i + 1 < len(taus):  # drop the states no later window starts from
-            next_lo = max(0, taus[i + 1] - k2)
-            states = {s: h for s, h in states.items() if s >= next_lo}
+        next_lo = max(0, min(tau + k1, T) - k2)  # no later window starts before this
+        states = {s: h for s, h in states.items() if s >= next_lo}
         prev = tau
     return loss, ordered(net, grads, dh0, dx)
+
+
+def _starts_a_window(s: int, T: int, k1: int, k2: int) -> bool:
+    """Is step s ≥ 1 the start τ − k2 of some update's window (τ a multiple of k1 below T, or T)?"""
+    tau = s + k2
+    return tau == T or (tau < T and tau % k1 == 0)
