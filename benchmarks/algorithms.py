@@ -50,24 +50,25 @@ FIXED = {"T": 32, "H": 32}  # the sweep over T holds H = 32; the sweep over H ho
 # Each method goes as far as the time budget allows (rtrl is O(H⁴), unrolled O(T²)).
 SIZES = {
     "T": {"bptt": [32, 64, 128, 256, 512, 1024, 2048], "tbptt": [32, 64, 128, 256, 512, 1024, 2048],
-          "unrolled": [16, 32, 64, 128, 256], "rtrl": [16, 32, 64, 128, 256]},
+          "unrolled": [16, 32, 64, 128, 256, 512], "rtrl": [16, 32, 64, 128, 256]},
     "H": {"bptt": [16, 32, 64, 128, 256, 512, 1024], "tbptt": [16, 32, 64, 128, 256, 512, 1024],
-          "unrolled": [16, 32, 64, 128, 256], "rtrl": [8, 12, 16, 24, 32, 48, 64, 96]},
+          "unrolled": [16, 32, 64, 128, 256], "rtrl": [8, 12, 16, 24, 32, 48, 64, 96, 128]},
 }
 QUICK = {
     "T": {"bptt": [16, 32, 64], "tbptt": [16, 32, 64], "unrolled": [8, 16, 32], "rtrl": [8, 16, 32]},
     "H": {"bptt": [8, 16, 32], "tbptt": [8, 16, 32], "unrolled": [8, 16, 32], "rtrl": [4, 8, 16]},
 }
 
-# Leading terms (docs/algorithms.md): time and memory exponents in T (H fixed) and in H (T fixed)
-# at these sizes. Memory in H: every method holds the H×H gradient of W (and, for bptt, Wᵀ), so
-# once H > T·B = 128 (bptt) or H > k2·B = 64 (tbptt) or always (unrolled: one B×H×H Jacobian)
-# the H² term leads; rtrl's sensitivity ∂h/∂W is B·H³.
+# Theory (docs/algorithms.md): the exponent of the leading term in T (H fixed) and in H (T fixed).
+# "a→b" where two terms compete at these sizes: every method holds the H×H gradient of W
+# (O(H²)) besides its states (bptt: T·B·H, tbptt: k2·B·H, unrolled: T·B·H); the H² term wins
+# once H passes T·B = 128 (bptt) or k2·B = 64 (tbptt), so the local slope moves from 1 to 2.
+# unrolled in T: one B×H×H Jacobian (fixed) plus the T·B·H trace, so 0→1.
 THEORY = {
-    "bptt": {"time T": 1, "time H": 2, "memory T": 1, "memory H": 2},
-    "tbptt": {"time T": 1, "time H": 2, "memory T": 0, "memory H": 2},
-    "unrolled": {"time T": 2, "time H": 2, "memory T": 1, "memory H": 2},
-    "rtrl": {"time T": 1, "time H": 4, "memory T": 0, "memory H": 3},
+    "bptt": {"time T": "1", "time H": "2", "memory T": "1", "memory H": "1→2"},
+    "tbptt": {"time T": "1", "time H": "2", "memory T": "0", "memory H": "1→2"},
+    "unrolled": {"time T": "2", "time H": "2", "memory T": "0→1", "memory H": "1→2"},
+    "rtrl": {"time T": "1", "time H": "4", "memory T": "0", "memory H": "3"},
 }
 
 
@@ -193,7 +194,7 @@ def plot(results: dict, exps: dict, path: str) -> None:
                     continue
                 e = exps[method][("time " if key == "seconds" else "memory ") + axis]
                 th = THEORY[method][("time " if key == "seconds" else "memory ") + axis]
-                ax.loglog([r["size"] for r in rows], [max(r[key], 1) * scale for r in rows], "o-",
+                ax.loglog([r["size"] for r in rows], [r[key] * scale for r in rows], "o-",
                           color=colors[method], label=f"{method}: slope {e:.2f} (theory {th})")
             ax.set_xlabel(f"{axis} ({other} = {FIXED[other]}, B = {B})")
             ax.set_ylabel(unit)
@@ -212,16 +213,22 @@ def main(argv=None) -> None:
     p.add_argument("--plot", default=os.path.join(os.path.dirname(__file__), "..", "docs", "img", "algorithms.png"))
     p.add_argument("--no-plot", action="store_true")
     p.add_argument("--json", help="also write the raw results here")
+    p.add_argument("--from-json", help="measure nothing: print and plot the results saved by --json")
     args = p.parse_args(argv)
     if args.quick:
         args.min_calls, args.min_seconds = 3, 0.0
     t0 = time.perf_counter()
-    results = run(QUICK if args.quick else SIZES, args.min_calls, args.min_seconds)
+    if args.from_json:
+        with open(args.from_json) as f:
+            saved = json.load(f)["results"]
+        results = {tuple(k.split(":")): rows for k, rows in saved.items()}
+    else:
+        results = run(QUICK if args.quick else SIZES, args.min_calls, args.min_seconds)
     exps = exponents(results)
     print()
     print(f"numpy {np.__version__}, python {platform.python_version()}, "
           f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}, {os.cpu_count()} logical CPUs; "
-          f"run took {time.perf_counter() - t0:.0f} s")
+          + ("results read from " + args.from_json if args.from_json else f"run took {time.perf_counter() - t0:.0f} s"))
     print()
     print(markdown(results, exps))
     if args.json:
