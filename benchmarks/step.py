@@ -34,7 +34,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import machine  # noqa: E402
-from shapes import BY_NAME, GRID, LEARNING_RATE, PARAM_NAMES, make_data, make_weights, step_flops  # noqa: E402
+from shapes import BY_NAME, LEARNING_RATE, PARAM_NAMES, make_data, make_weights, step_flops  # noqa: E402
 
 IMPLS = ("bptt", "torch", "jax")
 QUICK_SHAPES = "tiny,char128"

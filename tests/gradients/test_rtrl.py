@@ -80,7 +80,7 @@ def test_memory_does_not_grow_with_steps(gcase):
         online.step(case.x[t], case.y[t])
         sizes.append(held())
     assert len(set(sizes)) == 1
-    B, H, D = 3, case.net.hidden_size, case.net.input_size
+    B, H = 3, case.net.hidden_size
     assert online._P[0]["W"].shape == (B, H, H, H)  # ∂h_t/∂W: H³ numbers per sequence
 
 

@@ -84,7 +84,7 @@ def test_logistic_regression_reaches_the_regularised_optimum():
     X = rng.normal(size=(200, 5))
     y = (X @ np.array([2.0, -1.0, 0.0, 0.5, 0.0]) + 0.3 + rng.normal(size=200) > 0).astype(float)
     model = sentiment.LogisticRegression(l2=0.01).fit(X, y)
-    w, c = model.weights[:-1], model.weights[-1]
+    w = model.weights[:-1]
     p = model.predict_proba(X)[:, 0]
     assert np.allclose(X.T @ (p - y) / 200 + 0.01 * w, 0, atol=1e-8)  # stationarity
     assert abs(np.mean(p - y)) < 1e-8  # the unpenalised bias
