@@ -349,3 +349,16 @@ def fd_err():
 @pytest.fixture(scope="session")
 def fd_grad():
     return _fd_grad
+
+
+@pytest.fixture(scope="module", params=["numpy", "numba"])
+def both_loops(request):
+    """Run a module's tests twice: with the NumPy time loops of elman.py and with the compiled
+    ones (bptt.compiled), whatever the batch size (``pytestmark = usefixtures("both_loops")``)."""
+    from bptt import compiled
+
+    if request.param == "numba":
+        pytest.importorskip("numba")
+    saved, compiled.MODE = compiled.MODE, request.param
+    yield request.param
+    compiled.MODE = saved

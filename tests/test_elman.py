@@ -9,6 +9,8 @@ import pytest
 
 from bptt import activations, elman
 
+pytestmark = pytest.mark.usefixtures("both_loops")  # NumPy and compiled loops
+
 OK, WRONG = 1e-7, 1e-3
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "identity")
 

@@ -13,6 +13,8 @@ import pytest
 import bptt
 from bptt import gradients
 
+pytestmark = pytest.mark.usefixtures("both_loops")  # NumPy and compiled loops
+
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "identity")
 HEADS = ("softmax+ce", "sigmoid+bce", "identity+mse", "softmax+mse", "sigmoid+mse", "tanh+mse", "relu+mse")
 MAPPINGS = ("many-to-many", "many-to-one", "one-to-many", "variable-lengths")

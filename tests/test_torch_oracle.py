@@ -19,6 +19,8 @@ from hypothesis import strategies as st
 
 import bptt
 
+pytestmark = pytest.mark.usefixtures("both_loops")  # NumPy and compiled loops
+
 TOL = 1e-9
 SLOPE = 1e-6  # the property test's conditioning floor (see its docstring)
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "identity")

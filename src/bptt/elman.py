@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import activations
+from . import activations, compiled
 
 
 @dataclass
@@ -69,15 +69,22 @@ def forward(x, h0, U, W, b, activation, active=None):
         np.matmul(x.reshape(T * B, -1), U.T, out=z_in)
     z_in += b
     WT = np.ascontiguousarray(W.T)  # a contiguous Wᵀ is faster in the GEMM (perf notes)
-    rec = np.empty((B, H), dtype=W.dtype)
+    loop = compiled.forward if compiled.use(B, H) else _forward_loop  # small batches: compiled.py
+    loop(h, WT, activation, active)
+    return h, Cache(x, h, active)
+
+
+def _forward_loop(h, WT, activation, active):
+    """(F1)–(F3) for t = 1 … T with NumPy, in place: h[t] (t ≥ 1) holds x_t Uᵀ + b on entry,
+    h_t on exit. h: (T+1, B, H); WT: (H, H) = Wᵀ; active: (T, B) bool or None."""
+    rec = np.empty(h.shape[1:], dtype=h.dtype)
     hs = list(h)  # the per-step views, made once rather than by indexing in the loop
-    for t in range(T):
+    for t in range(len(hs) - 1):
         np.matmul(hs[t], WT, out=rec)  # h_{t−1} Wᵀ (F1)
         hs[t + 1] += rec
         activations.apply(activation, hs[t + 1], out=hs[t + 1])  # (F2)
         if active is not None:
             np.copyto(hs[t + 1], hs[t], where=~active[t][:, None])  # frozen past the end (F3)
-    return h, Cache(x, h, active)
 
 
 def backward(cache: Cache, G, dh_T, U, W, activation, need_dx: bool):
@@ -88,19 +95,9 @@ def backward(cache: Cache, G, dh_T, U, W, activation, need_dx: bool):
     dx (T, B, D) when need_dx (float inputs only), else None; dh0 (B, H)."""
     x, h, active = cache.x, cache.h, cache.active
     T, B, H = G.shape
-    delta = activations.derivative_from_output(activation, h[1:])  # f'(z_t) for all t (B2)
-    if active is not None:
-        delta *= active[..., None]  # a_t in (B2)
     dh = np.zeros((B, H), dtype=W.dtype) if dh_T is None else dh_T.astype(W.dtype, copy=True)
-    nxt = np.empty_like(dh)
-    deltas, Gs = list(delta), list(G)  # per-step views, made once
-    for t in range(T - 1, -1, -1):
-        dh += Gs[t]  # ∂L/∂h_t = G_t + δ_{t+1} W (B1)
-        deltas[t] *= dh  # δ_t (B2)
-        np.matmul(deltas[t], W, out=nxt)  # δ_t W, the only product in the loop
-        if active is not None and not active[t].all():
-            nxt += dh * ~active[t][:, None]  # frozen rows pass ∂L/∂h straight back (B1)
-        dh, nxt = nxt, dh
+    loop = compiled.backward if compiled.use(B, H) else _backward_loop
+    delta, dh = loop(G, h, W, dh, activation, active)
     rows = delta.reshape(T * B, H)
     grads = {
         "W": rows.T @ h[:-1].reshape(T * B, H),  # Σ_t δ_tᵀ h_{t−1} (B3)
@@ -109,6 +106,24 @@ def backward(cache: Cache, G, dh_T, U, W, activation, need_dx: bool):
     }
     dx = (rows @ U).reshape(T, B, -1) if need_dx else None  # δ_t U (B6)
     return grads, dx, dh  # dh is now ∂L/∂h_0 (B7)
+
+
+def _backward_loop(G, h, W, dh, activation, active):
+    """(B1)–(B2) for t = T … 1 with NumPy. dh (B, H): ∂L/∂h_T, overwritten.
+    Returns (δ (T, B, H), ∂L/∂h_0 (B, H))."""
+    delta = activations.derivative_from_output(activation, h[1:])  # f'(z_t) for all t (B2)
+    if active is not None:
+        delta *= active[..., None]  # a_t in (B2)
+    nxt = np.empty_like(dh)
+    deltas, Gs = list(delta), list(G)  # per-step views, made once
+    for t in range(len(Gs) - 1, -1, -1):
+        dh += Gs[t]  # ∂L/∂h_t = G_t + δ_{t+1} W (B1)
+        deltas[t] *= dh  # δ_t (B2)
+        np.matmul(deltas[t], W, out=nxt)  # δ_t W, the only product in the loop
+        if active is not None and not active[t].all():
+            nxt += dh * ~active[t][:, None]  # frozen rows pass ∂L/∂h straight back (B1)
+        dh, nxt = nxt, dh
+    return delta, dh
 
 
 def _input_weight_grad(rows, x, U, active=None):
