@@ -149,6 +149,17 @@ def test_run_directory_holds_every_file(tmp_path):
         train("addition", out=out, steps=10, **QUIET)
 
 
+def test_a_run_killed_before_its_first_checkpoint_keeps_its_log_and_says_what_to_do(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "metrics.jsonl").write_text('{"step": 20}\n')  # as left by a run killed before last.npz
+    with pytest.raises(ValueError, match="stopped before its first checkpoint.*another --out"):
+        train("addition", out=out, steps=10, **QUIET)
+    with pytest.raises(FileNotFoundError, match="nothing to resume.*start it again with a new --out"):
+        train(resume=out, **QUIET)
+    assert (out / "metrics.jsonl").read_text() == '{"step": 20}\n'
+
+
 def test_checkpoint_rebuilds_task_and_model_without_the_data(tmp_path, text_file):
     r = train("charlm", out=tmp_path / "run", steps=20, plot=False, eval_every=10, batch_size=4, minutes=None,
               task_options={"text": text_file, "seq_len": 8, "sample_length": 5}, model_options={"hidden_size": 8}, **QUIET)

@@ -63,8 +63,12 @@ class RunDir:
         path = Path(path)
         if path.exists() and not path.is_dir():
             raise ValueError(f"--out {path} exists and is not a directory")
-        if any((path / f).exists() for f in ("last.npz", "metrics.jsonl", "summary.json")):
+        if (path / "last.npz").exists():
             raise ValueError(f"{path} already holds a run; continue it with --resume {path} or choose another --out")
+        found = [f for f in ("metrics.jsonl", "summary.json") if (path / f).exists()]
+        if found:  # never overwritten: a user's log is kept even when no checkpoint was reached
+            raise ValueError(f"{path} holds {' and '.join(found)} of a run that stopped before its first "
+                             "checkpoint, so it cannot be resumed; choose another --out (or remove them)")
         path.mkdir(parents=True, exist_ok=True)
         return cls(path)
 
@@ -74,7 +78,9 @@ class RunDir:
         path = Path(path)
         ckpt = path / "last.npz" if path.is_dir() else path
         if not ckpt.exists():
-            raise FileNotFoundError(f"nothing to resume: {ckpt} does not exist")
+            hint = " (the run stopped before its first checkpoint: start it again with a new --out)" \
+                if path.is_dir() and (path / "metrics.jsonl").exists() else ""
+            raise FileNotFoundError(f"nothing to resume: {ckpt} does not exist{hint}")
         for name in ("last.npz", "checkpoint.npz", "metrics.jsonl", "summary.json"):
             for stale in ckpt.parent.glob(f".{name}.*.tmp"):  # a killed run's unfinished write
                 stale.unlink(missing_ok=True)
