@@ -9,8 +9,9 @@ from .gradcheck import gradcheck
 from .model import RNN, Gradients, Output, param_name
 from .seq2seq import Seq2Seq
 from .sequences import last_step_mask, length_mask, one_to_many
+from .session import set_blas_threads
 from .train import TrainConfig, Trainer, train  # the function shadows the module name, as documented
 
 __version__ = "0.1.0"
 __all__ = ["RNN", "Seq2Seq", "Gradients", "Output", "gradcheck", "param_name", "length_mask", "last_step_mask",
-           "one_to_many", "optim", "checkpoint", "weights", "train", "Trainer", "TrainConfig"]
+           "one_to_many", "optim", "checkpoint", "weights", "train", "Trainer", "TrainConfig", "set_blas_threads"]

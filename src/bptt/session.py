@@ -17,7 +17,9 @@ def set_blas_threads(n: int) -> bool:
     The models trained here are small: their time goes into the Python time loop and small
     GEMMs, where one thread is as fast as two, and on a busy machine much faster (a dates step
     measured 16 ms with 1 OpenBLAS thread, 138 ms with 2, while other jobs ran). ``bptt
-    train`` therefore uses ``--threads 1`` unless told otherwise."""
+    train`` therefore uses ``--threads 1`` unless told otherwise; library users choose with
+    ``bptt.set_blas_threads(n)`` (docs/benchmarks.md: 1 thread is as fast as 2 on a quiet
+    machine up to about B·H² = 32·128², and 10× faster and more under load)."""
     import ctypes
 
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
