@@ -135,7 +135,11 @@ def test_sentiment_timeseries_dates_from_the_cli(capsys, tmp_path):
     code, out, err = run(capsys, "train", "timeseries", "--data", csv, "--steps", 20, "--eval-every", 10,
                          "--no-progress", "--out", tmp_path / "t")
     assert code == 0, err
-    assert "persistence" in out
+    assert "persistence" in out and "first differences" not in out
+    code, out, err = run(capsys, "train", "timeseries", "--data", csv, "--difference", "--steps", 20,
+                         "--eval-every", 10, "--no-progress", "--out", tmp_path / "td")
+    assert code == 0, err
+    assert "RNN on first differences" in out
     code, out, err = run(capsys, "train", "dates", "--steps", 2, "--batch-size", 4, "--hidden", 8, "--eval-every", 2,
                          "--no-progress", "--out", tmp_path / "d")
     assert code == 0, err

@@ -31,6 +31,7 @@ TASK_FLAGS = {
     "--seq-len": ("seq_len", int, None, "charlm: chunk length T; the gradient is truncated at chunk boundaries"),
     "--data": ("data", str, "+", "sentiment: sentence<TAB>label files; timeseries: a date,value CSV file"),
     "--window": ("window", int, None, "timeseries: training window length"),
+    "--difference": ("difference", bool, None, "timeseries: model first differences (a series with a trend)"),
 }
 TRAIN_FLAGS = ("steps", "minutes", "batch_size", "optimizer", "lr", "momentum", "clip", "clip_value",
                "schedule", "warmup", "eval_every", "patience", "seed", "progress")
@@ -65,8 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("task", nargs="?", choices=recipes.names(), metavar="TASK", help="one of the tasks above (default: addition)")
     g = t.add_argument_group("task options (each applies to the tasks named)")
     for flag, (dest, typ, nargs, help_) in TASK_FLAGS.items():
-        g.add_argument(flag, dest="task_" + dest, type=typ, nargs=nargs, default=S, help=help_,
-                       metavar=dest.upper() if typ is int else "PATH")
+        if typ is bool:
+            g.add_argument(flag, dest="task_" + dest, action="store_true", default=S, help=help_)
+        else:
+            g.add_argument(flag, dest="task_" + dest, type=typ, nargs=nargs, default=S, help=help_,
+                           metavar=dest.upper() if typ is int else "PATH")
     g = t.add_argument_group("model (defaults depend on the task)")
     g.add_argument("--hidden", dest="hidden_size", type=int, default=S, metavar="H", help="hidden units")
     g.add_argument("--layers", dest="num_layers", type=int, default=S, metavar="L", help="stacked layers (1)")

@@ -58,6 +58,39 @@ def test_train_sequence_and_windows_stay_in_the_training_part(airline):
     assert np.array_equal(wy[:, 83, 0], setup.normalised[84:96])
 
 
+def test_differences_forecast_the_previous_value_plus_the_predicted_change(airline):
+    setup = timeseries.OneStepForecast(airline, difference=True)
+    d = np.diff(airline)
+    assert setup.lag == 1 and np.array_equal(setup.series, d) and setup.train_size == 96
+    assert setup.normaliser.mean == pytest.approx(d[:95].mean())  # differences inside the training part only
+    x, y = setup.full_sequence()
+    assert x.shape == y.shape == (142, 1, 1)
+    f = setup.forecasts(y)  # the true next differences give the values themselves
+    assert np.isnan(f[:2]).all() and np.allclose(f[2:], airline[2:], rtol=0, atol=1e-9)
+    assert setup.test_rmse(y) == pytest.approx(0.0, abs=1e-9)
+    zero = np.full_like(y, -setup.normaliser.mean / setup.normaliser.std)  # a predicted change of 0
+    assert setup.test_rmse(zero) == pytest.approx(setup.persistence_rmse(), rel=1e-12)
+    tx, ty = setup.train_sequence()
+    assert tx.shape == (94, 1, 1) and np.array_equal(ty[-1, 0], setup.normalised[94:95])  # d_95 = v_95 − v_94
+    wx, wy = setup.train_windows(12)
+    assert wx.shape == (12, 83, 1) and np.array_equal(wy[:, 82, 0], setup.normalised[83:95])
+
+
+def test_recipe_with_differences_scores_forecasts_of_values(data_dir):
+    from bptt.tasks import recipes
+
+    recipe = recipes.make("timeseries", data=str(data_dir / "timeseries" / "airline-passengers.csv"), difference=True)
+
+    class Oracle:  # predicts every next difference exactly
+        def forward(self, x):
+            return type("Out", (), {"y_hat": np.concatenate([x[1:], recipe.setup_.full_sequence()[1][-1:]])})
+
+    assert recipe.evaluate(Oracle())["val_rmse"] == pytest.approx(0.0, abs=1e-9)
+    report = recipe.report(Oracle())
+    assert report["difference"] is True and report["test_rmse"] == pytest.approx(0.0, abs=1e-9)
+    assert "RNN on first differences" in recipe.describe(report)[0]
+
+
 def _csv(tmp_path, content: bytes):
     path = tmp_path / "series.csv"
     path.write_bytes(content)
@@ -103,6 +136,8 @@ def test_load_csv_rejects_malformed_files_naming_file_and_line(tmp_path, content
         (lambda: timeseries.OneStepForecast(np.arange(10.0)).test_rmse(np.zeros((9, 1))), ValueError, "y_pred"),
         (lambda: timeseries.OneStepForecast(np.arange(10.0)).test_rmse(np.zeros((8, 1, 1))), ValueError, "(9, 1, 1)"),
         (lambda: timeseries.OneStepForecast(np.arange(10.0)).train_windows(6), ValueError, "length"),
+        (lambda: timeseries.OneStepForecast(np.arange(10.0), difference="yes"), ValueError, "difference"),
+        (lambda: timeseries.OneStepForecast([1.0, 2, 4], train_frac=0.67, difference=True), ValueError, "too few"),
         (lambda: timeseries.Normaliser(0.0, 0.0), ValueError, "std"),
         (lambda: timeseries.Normaliser("0", 1.0), ValueError, "mean"),
         (lambda: timeseries.Normaliser.from_dict({"mean": 1.0}), ValueError, "'std'"),

@@ -3,11 +3,14 @@
 ``load_csv`` reads one numeric column of a CSV file with a header row. ``OneStepForecast``
 fixes the classic set-up: the first ``train_size = int(train_frac * N)`` values (default
 ``train_frac=0.67``) are the training part and the rest the test part; a ``Normaliser``
-(z-score) is fitted on the training part only. The model reads the normalised value at step
-t and predicts the normalised value at t + 1: ``x`` and ``y`` are float (T, B, 1), with
-identity output + squared error at every step. The test score is the RMSE, in the original
-units, of the predictions of the test values, each made after reading the value before it;
-``persistence_rmse`` is the baseline that predicts the previous value.
+(z-score) is fitted on the training part only. The model reads the normalised series at step
+t and predicts it at t + 1: ``x`` and ``y`` are float (T, B, 1), with identity output +
+squared error at every step. The series is the values themselves, or with
+``difference=True`` their first differences d_t = v_t − v_{t−1}, whose forecast becomes
+v̂_{t+1} = v_t + d̂_{t+1} (a trending series leaves the range the training part showed; its
+differences do not). The test score is the RMSE, in the original units, of the forecasts of
+the test values, each made after reading the value before it; ``persistence_rmse`` is the
+baseline that predicts the previous value.
 
 Example: six values, the first four for training (mean 2, std 1)
 
@@ -21,6 +24,8 @@ array([-1.,  1., -1.])
 array([ 1., -1.,  1.])
 >>> setup.persistence_rmse()  # predicts 3 for 5 and 5 for 7
 2.0
+>>> OneStepForecast(np.array([1.0, 3.0, 1.0, 3.0, 5.0, 7.0]), difference=True).series
+array([ 2., -2.,  2.,  2.,  2.])
 """
 
 from __future__ import annotations
@@ -109,54 +114,72 @@ class Normaliser:
 class OneStepForecast:
     """The train/test split, normalisation and scoring of one-step-ahead forecasting.
 
-    ``values`` float (N,) in original units; ``train_size = int(train_frac * N)`` (2 .. N-1).
-    Attributes: ``values``, ``train_size``, ``normaliser`` (fitted on ``values[:train_size]``),
-    ``normalised`` float (N,).
+    ``values`` float (N,) in original units; ``train_size = int(train_frac * N)`` (2 .. N-1,
+    3 .. N-1 with ``difference``). Attributes: ``values``, ``train_size``, ``difference``,
+    ``series`` float (N - lag,), the values or (``difference``, lag 1) their differences, with
+    ``series[i]`` known once value ``i + lag`` is; ``normaliser`` (fitted on the part of the
+    series inside the training part) and ``normalised``, the normalised series.
     """
 
-    def __init__(self, values: object, train_frac: float = 0.67) -> None:
+    def __init__(self, values: object, train_frac: float = 0.67, difference: bool = False) -> None:
         self.values = float_array(values, "values", ndim=1)
         train_frac = check_fraction(train_frac, "train_frac")
+        if not isinstance(difference, (bool, np.bool_)):
+            raise ValueError(f"difference: expected True or False, got {difference!r}")
+        self.difference = bool(difference)
+        self.lag = int(self.difference)
         self.train_size = int(train_frac * len(self.values))
-        if not 2 <= self.train_size < len(self.values):
+        if not 2 + self.lag <= self.train_size < len(self.values):
             raise ValueError(
                 f"values: {len(self.values)} values are too few for train_frac={train_frac}; "
-                "expected at least 2 training values and 1 test value"
+                f"expected at least {2 + self.lag} training values and 1 test value"
             )
-        self.normaliser = Normaliser.fit(self.values[: self.train_size])
-        self.normalised = self.normaliser.transform(self.values)
+        self.series = np.diff(self.values) if self.difference else self.values
+        self.normaliser = Normaliser.fit(self.series[: self.train_size - self.lag])
+        self.normalised = self.normaliser.transform(self.series)
 
     def train_sequence(self) -> tuple[np.ndarray, np.ndarray]:
-        """The training part as one sequence: ``x``, ``y`` float (train_size - 1, 1, 1),
+        """The training part as one sequence: ``x``, ``y`` float (train_size - lag - 1, 1, 1),
         ``y[t] = x[t + 1]``; no test value appears in it."""
-        z = self.normalised[: self.train_size, None, None]
+        z = self.normalised[: self.train_size - self.lag, None, None]
         return z[:-1].copy(), z[1:].copy()
 
     def train_windows(self, length: int) -> tuple[np.ndarray, np.ndarray]:
         """All windows of ``length`` steps inside the training part, as one batch:
-        ``x``, ``y`` float (length, train_size - length, 1); window b reads normalised values
-        b .. b + length - 1 and predicts b + 1 .. b + length."""
-        length = check_int(length, "length", 1, self.train_size - 1)
-        z = self.normalised[: self.train_size]
-        starts = np.arange(self.train_size - length)
+        ``x``, ``y`` float (length, train_size - lag - length, 1); window b reads normalised
+        series b .. b + length - 1 and predicts b + 1 .. b + length."""
+        n = self.train_size - self.lag
+        length = check_int(length, "length", 1, n - 1)
+        z = self.normalised[:n]
+        starts = np.arange(n - length)
         steps = np.arange(length)[:, None]
         return z[steps + starts][:, :, None], z[steps + starts + 1][:, :, None]
 
     def full_sequence(self) -> tuple[np.ndarray, np.ndarray]:
         """The whole series as one sequence, for running the model over train and test
-        parts: ``x``, ``y`` float (N - 1, 1, 1), ``y[t] = x[t + 1]``."""
+        parts: ``x``, ``y`` float (N - lag - 1, 1, 1), ``y[t] = x[t + 1]``."""
         z = self.normalised[:, None, None]
         return z[:-1].copy(), z[1:].copy()
 
-    def test_rmse(self, y_pred: object) -> float:
-        """RMSE in original units on the test part of the model's normalised predictions
-        ``y_pred`` float (N - 1, 1, 1) over ``full_sequence()`` (only the last
-        N - train_size predictions, those of the test values, are scored)."""
+    def forecasts(self, y_pred: object) -> np.ndarray:
+        """Forecasts in original units, float (N,): entry i is the forecast of ``values[i]``
+        made from the values before it (NaN for the first 1 + lag, which have none).
+        ``y_pred`` float (N - lag - 1, 1, 1): the model's normalised predictions over
+        ``full_sequence()``."""
         pred = float_array(y_pred, "y_pred", ndim=3)
-        expected = (len(self.values) - 1, 1, 1)
+        expected = (len(self.series) - 1, 1, 1)
         if pred.shape != expected:
             raise ValueError(f"y_pred: expected shape {expected} (predictions over full_sequence()), got {pred.shape}")
-        return _rmse(self.normaliser.inverse(pred[self.train_size - 1 :, 0, 0]), self.values[self.train_size :])
+        out = np.full(len(self.values), np.nan)
+        out[1 + self.lag:] = self.normaliser.inverse(pred[:, 0, 0])  # series[i + 1] for i = 0 … : value i + 1 + lag
+        if self.difference:
+            out[2:] += self.values[1:-1]  # v̂_{t+1} = v_t + d̂_{t+1}
+        return out
+
+    def test_rmse(self, y_pred: object) -> float:
+        """RMSE in original units on the test part of the forecasts (``forecasts``) of the
+        model's normalised predictions ``y_pred`` over ``full_sequence()``."""
+        return _rmse(self.forecasts(y_pred)[self.train_size:], self.values[self.train_size:])
 
     def persistence_rmse(self) -> float:
         """RMSE on the test part of predicting each value by the previous one (original units)."""
