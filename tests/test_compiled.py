@@ -94,12 +94,18 @@ def test_unknown_mode_is_named(mode):
         compiled.use(1, 10)
 
 
-def test_without_numba_auto_falls_back_and_numba_mode_says_what_to_install(mode, monkeypatch):
+def test_without_numba_auto_falls_back_and_numba_mode_says_what_to_install(mode, monkeypatch, make_case):
     import sys
 
+    case = make_case("tanh", B=1)
+    mode("numpy")
+    expected = case.net.loss_and_grad(*case.args)[1]
     monkeypatch.setitem(sys.modules, "bptt._kernels", None)  # as if numba were missing
+    monkeypatch.setattr(compiled, "_found", [])  # forget the lookup made so far
     mode("auto")
     assert compiled.use(1, 10) is False
+    got = case.net.loss_and_grad(*case.args)[1]
+    assert all(np.array_equal(got[k], expected[k]) for k in expected)  # the NumPy loops, bit for bit
     mode("numba")
     with pytest.raises(ImportError, match=r"pip install 'bptt\[fast\]'"):
         compiled.use(1, 10)

@@ -44,7 +44,7 @@ def forward(h, WT, activation, active):
 
     h: (T+1, B, H) C-contiguous, h[0] = h_0; WT: (H, H) = Wᵀ contiguous; active (T, B) bool or None."""
     kernels = _load()
-    kernels.forward(h, WT, kernels.ACT[activation], *_mask(active, h))
+    kernels.forward(h, WT, kernels.ACT[activation], *_mask(active))
 
 
 def backward(G, h, W, dh, activation, active):
@@ -52,27 +52,32 @@ def backward(G, h, W, dh, activation, active):
     Returns (δ (T, B, H), ∂L/∂h_0 (B, H)).
 
     G: (T, B, H) ∂L/∂h_t from above; h: (T+1, B, H) from ``forward``; W: (H, H)."""
-    delta = np.empty_like(G)
+    delta = np.empty(G.shape, dtype=h.dtype)
     kernels = _load()
-    kernels.backward(delta, np.ascontiguousarray(G), h, np.ascontiguousarray(W), dh,
-                     kernels.ACT[activation], *_mask(active, h))
+    kernels.backward(delta, np.ascontiguousarray(G, dtype=h.dtype), h, np.ascontiguousarray(W), dh,
+                     kernels.ACT[activation], *_mask(active))
     return delta, dh
 
 
-def _mask(active, h):
+def _mask(active):
     """(active, has_mask) for the kernels: numba needs an array either way."""
     if active is None:
         return np.ones((1, 1), dtype=np.bool_), False
     return np.ascontiguousarray(active), True
 
 
+_found: list = []  # [the kernels module, or None without numba], once looked up
+
+
 def _load():
     """The module of numba kernels (compiled on first call, then cached on disk by numba),
-    or None when numba is not installed (an ImportError if MODE demands it)."""
-    try:
-        kernels = importlib.import_module("bptt._kernels")
-    except ImportError:
-        if MODE == "numba":
-            raise ImportError("BPTT_LOOPS=numba needs numba: pip install 'bptt[fast]'") from None
-        return None
-    return kernels
+    or None when numba is not installed (an ImportError if MODE demands it). The lookup is
+    made once: a failed import costs a search of sys.path, too slow to repeat per call."""
+    if not _found:
+        try:
+            _found.append(importlib.import_module("bptt._kernels"))
+        except ImportError:
+            _found.append(None)
+    if _found[0] is None and MODE == "numba":
+        raise ImportError("BPTT_LOOPS=numba needs numba: pip install 'bptt[fast]'")
+    return _found[0]
