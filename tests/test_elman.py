@@ -124,6 +124,22 @@ def test_token_ids_equal_one_hot_inputs_including_repeated_ids():
     np.testing.assert_allclose(dh0_ids, dh0_hot, rtol=1e-13)
 
 
+@pytest.mark.parametrize("ids", [
+    pytest.param(np.array([3, 0, 3, 7, 3]), id="few repeats"),
+    pytest.param(np.r_[np.full(20, 2), np.arange(10), np.full(11, 9)], id="ids beyond the passes"),
+    pytest.param(np.zeros(50, dtype=int), id="one id only"),
+])
+def test_scatter_add_sums_every_row_of_each_id(ids):
+    """The pass-wise scatter of B4 against np.add.at (a row-by-row sum), in float64."""
+    rng = np.random.default_rng(7)
+    rows = rng.standard_normal((len(ids), 3))
+    out, expected = np.zeros((10, 3)), np.zeros((10, 3))
+    elman._scatter_add(out, ids, rows, passes=4)
+    np.add.at(expected, ids, rows)
+    np.testing.assert_allclose(out, expected, rtol=1e-14, atol=1e-14)
+    assert not out[np.setdiff1d(np.arange(10), ids)].any()  # ids never seen stay exactly zero
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_dtype_is_preserved(dtype):
     p = {k: v.astype(dtype) for k, v in layer(np.random.default_rng(4)).items()}
