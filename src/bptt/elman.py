@@ -56,7 +56,7 @@ class Cache:
 def forward(x, h0, U, W, b, activation, active=None):
     """Run (F1)–(F3) over all T steps.
 
-    x: (T, B, D) float or (T, B) ids; h0: (B, H); U (H, D), W (H, H), b (H,);
+    x: (T, B, D) float or (T, B) ids in [0, D) (not checked here); h0: (B, H); U (H, D), W (H, H), b (H,);
     active: (T, B) bool or None. Returns (h, cache) with h (T+1, B, H), h[0] = h0."""
     T, B = x.shape[:2]
     H = W.shape[0]
@@ -64,7 +64,9 @@ def forward(x, h0, U, W, b, activation, active=None):
     h[0] = h0
     z_in = h[1:].reshape(T * B, H)  # x_t Uᵀ + b for every t at once, in place of h_1…h_T (F1)
     if x.ndim == 2:  # ids: x_t Uᵀ is row x_t of Uᵀ, a gather — never a one-hot
-        np.take(np.ascontiguousarray(U.T), x.reshape(-1), axis=0, out=z_in)
+        # mode="clip" writes straight into z_in ("raise" buffers the whole output first); the
+        # ids were range-checked where they entered (batch.make_inputs), so nothing is clipped
+        np.take(np.ascontiguousarray(U.T), x.reshape(-1), axis=0, out=z_in, mode="clip")
     else:
         np.matmul(x.reshape(T * B, -1), U.T, out=z_in)
     z_in += b
