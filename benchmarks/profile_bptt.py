@@ -22,6 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bptt  # noqa: E402
+from bptt import elman  # noqa: E402
 from bptt.batch import make_batch  # noqa: E402
 from shapes import BY_NAME, make_data, make_weights  # noqa: E402
 
@@ -126,10 +127,9 @@ def profile(s, repeats: int) -> dict:
     rows = delta.reshape(T * B, H)
     out["  bwd: dW = Σ δᵀ h (GEMM)"] = timed(lambda: rows.T @ hs[:-1].reshape(T * B, H), repeats)
     if s.ids:
-        def scatter():
-            dUT = np.zeros((s.D, H), np.float32)
-            np.add.at(dUT, x.reshape(-1), rows)
-        out["  bwd: dU scatter-add (np.add.at)"] = timed(scatter, repeats)
+        U = np.zeros((H, s.D), np.float32)
+        out["  bwd: dU scatter-add (elman._input_weight_grad)"] = timed(
+            lambda: elman._input_weight_grad(rows, x, U), repeats)
     else:
         out["  bwd: dU = Σ δᵀ x (GEMM)"] = timed(lambda: rows.T @ xin, repeats)
     out["  bwd: db (float64 sum)"] = timed(lambda: rows.sum(axis=0, dtype=np.float64), repeats)
