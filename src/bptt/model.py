@@ -235,14 +235,17 @@ class RNN:
         VT = np.ascontiguousarray(V.T)
         d_o = np.empty((len(w), self.output_size), dtype=self.dtype)
         step = max(64, _HEAD_BLOCK_ELEMENTS // self.output_size)
-        loss = 0.0
+        loss, dc = 0.0, np.zeros(self.output_size)
         for s in range(0, len(w), step):
             blk = slice(s, s + step)
             np.matmul(top_rows[blk], VT, out=d_o[blk])  # o_t (F4)
             d_o[blk] += c
             loss += self.head.value_and_grad_inplace(d_o[blk], y[blk], w[blk])  # ∂L/∂o_t (L2/L3)
+            # Σ_t ∂L/∂o_t while the block is in cache: a block's sum in the model's dtype, the
+            # blocks' in float64 (a float64 sum of all of d_o at the end measured 20 ms vs 6 ms)
+            dc += d_o[blk].sum(axis=0)
         head = {"V": d_o.T @ top_rows,  # Σ_t (∂L/∂o_t)ᵀ h_t
-                "c": d_o.sum(axis=0, dtype=np.float64).astype(self.dtype)}  # Σ_t ∂L/∂o_t
+                "c": dc.astype(self.dtype)}
         if isinstance(rows, slice):  # every step carries a loss: no scatter
             G = d_o @ V  # G_t = ∂L/∂o_t V
         else:
