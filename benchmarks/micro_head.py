@@ -10,9 +10,7 @@ Prints ms per head (o, loss, dV, dc, G) for both and checks they agree.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bptt  # noqa: E402
 from bptt.batch import make_batch  # noqa: E402
 from shapes import BY_NAME, make_data, make_weights  # noqa: E402
+from timing import median_seconds  # noqa: E402
 
 
 def head_blocked(top, V, c, y, w, block):
@@ -58,16 +57,6 @@ def head_library(net, top, y, w):
     return loss, d_o.T @ top, d_o.sum(axis=0, dtype=np.float64).astype(np.float32), d_o @ net.params["V"]
 
 
-def timed(f, repeats=5):
-    f()
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t0)
-    return 1e3 * statistics.median(ts)
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--shape", default="words_float")
@@ -86,8 +75,8 @@ def main(argv=None):
     b = head_blocked(top, net.params["V"], net.params["c"], yy, ww, args.block)
     err = [float(np.linalg.norm(p - q) / np.linalg.norm(q)) for p, q in zip(a[1:], b[1:])]
     print(f"{s.label()}: loss {a[0]:.4f} vs {b[0]:.4f}; rel err dV, dc, G: {err}")
-    lib = timed(lambda: head_library(net, top, yy, ww))
-    blk = timed(lambda: head_blocked(top, net.params["V"], net.params["c"], yy, ww, args.block))
+    lib = 1e3 * median_seconds(lambda: head_library(net, top, yy, ww), 5)
+    blk = 1e3 * median_seconds(lambda: head_blocked(top, net.params["V"], net.params["c"], yy, ww, args.block), 5)
     print(f"library head {lib:.1f} ms, row-blocked head (block={args.block}) {blk:.1f} ms, ×{lib / blk:.2f}")
 
 

@@ -16,20 +16,10 @@ from __future__ import annotations
 import ctypes
 import glob
 import os
-import statistics
-import time
 
 import numpy as np
 
-
-def timed(f, repeats=20):
-    f()
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
+from timing import median_seconds
 
 
 def openblas():
@@ -58,8 +48,8 @@ def ids_grad(V=10_000, H=256, N=3200, seed=0):
         return dU
 
     assert np.allclose(add_at(), sorted_reduceat(), atol=1e-5)
-    print(f"ids dU (V={V}, H={H}, {N} rows): np.add.at + transpose {1e3 * timed(add_at):.2f} ms, "
-          f"sort + reduceat {1e3 * timed(sorted_reduceat):.2f} ms")
+    print(f"ids dU (V={V}, H={H}, {N} rows): np.add.at + transpose {1e3 * median_seconds(add_at, 20):.2f} ms, "
+          f"sort + reduceat {1e3 * median_seconds(sorted_reduceat, 20):.2f} ms")
 
 
 def loop_gemm_threads():
@@ -73,7 +63,7 @@ def loop_gemm_threads():
         res = {}
         for n in (default, 1):
             set_threads(n)
-            res[n] = timed(lambda: np.matmul(h, WT, out=out), 200)
+            res[n] = median_seconds(lambda: np.matmul(h, WT, out=out), 200)
         set_threads(default)
         print(f"loop GEMM B={B} H={H}: {default} threads {1e6 * res[default]:.1f} µs, "
               f"1 thread {1e6 * res[1]:.1f} µs")
@@ -100,8 +90,8 @@ def tiny_loop(T=25, B=1, H=100):
             np.add(nxt, rec, out=nxt)
             np.tanh(nxt, out=nxt)
 
-    print(f"tiny forward loop (T={T}): as written {1e6 * timed(as_written, 2000):.1f} µs, "
-          f"views made once {1e6 * timed(views_once, 2000):.1f} µs")
+    print(f"tiny forward loop (T={T}): as written {1e6 * median_seconds(as_written, 2000):.1f} µs, "
+          f"views made once {1e6 * median_seconds(views_once, 2000):.1f} µs")
 
 
 if __name__ == "__main__":

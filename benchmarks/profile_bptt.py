@@ -12,9 +12,7 @@ Each figure is the median over `repeats` runs, in ms.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,16 +23,11 @@ import bptt  # noqa: E402
 from bptt import elman  # noqa: E402
 from bptt.batch import make_batch  # noqa: E402
 from shapes import BY_NAME, make_data, make_weights  # noqa: E402
+from timing import median_seconds  # noqa: E402
 
 
-def timed(f, repeats):
-    f()
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t0)
-    return 1e3 * statistics.median(ts)
+def ms(f, repeats: int) -> float:
+    return 1e3 * median_seconds(f, repeats)
 
 
 def profile(s, repeats: int) -> dict:
@@ -45,26 +38,26 @@ def profile(s, repeats: int) -> dict:
         net.params[k][...] = v
     p = net.params
     T, B, H = s.T, s.B, s.H
-    out = {"step (public API)": timed(lambda: net.loss_and_grad(x, y), repeats)}
+    out = {"step (public API)": ms(lambda: net.loss_and_grad(x, y), repeats)}
 
     batch = make_batch(net, x, y, None, None, None)
-    out["validate (make_batch)"] = timed(lambda: make_batch(net, x, y, None, None, None), repeats)
-    out["forward (run)"] = timed(lambda: net.run(batch), repeats)
+    out["validate (make_batch)"] = ms(lambda: make_batch(net, x, y, None, None, None), repeats)
+    out["forward (run)"] = ms(lambda: net.run(batch), repeats)
     trace = net.run(batch)
-    out["head: o, loss, dV, dc, G"] = timed(lambda: net.head_backward(batch, trace.top), repeats)
+    out["head: o, loss, dV, dc, G"] = ms(lambda: net.head_backward(batch, trace.top), repeats)
     _, _, G = net.head_backward(batch, trace.top)
-    out["backward (backprop)"] = timed(lambda: net.backprop(trace, G), repeats)
+    out["backward (backprop)"] = ms(lambda: net.backprop(trace, G), repeats)
 
     # --- the head's parts
     top = trace.top.reshape(T * B, H)
     o = top @ p["V"].T + p["c"]
-    out["  head: o = h Vᵀ + c (GEMM)"] = timed(lambda: top @ p["V"].T + p["c"], repeats)
+    out["  head: o = h Vᵀ + c (GEMM)"] = ms(lambda: top @ p["V"].T + p["c"], repeats)
     yy, ww = batch.y.reshape(-1), batch.w.reshape(-1)
-    out["  head: log-softmax, loss, ŷ−y (elementwise)"] = timed(
+    out["  head: log-softmax, loss, ŷ−y (elementwise)"] = ms(
         lambda: net.head.value_and_grad(o, yy, ww), repeats)
     _, d_o = net.head.value_and_grad(o, yy, ww)
-    out["  head: dV = δoᵀ h (GEMM)"] = timed(lambda: d_o.T @ top, repeats)
-    out["  head: G = δo V (GEMM)"] = timed(lambda: d_o @ p["V"], repeats)
+    out["  head: dV = δoᵀ h (GEMM)"] = ms(lambda: d_o.T @ top, repeats)
+    out["  head: G = δo V (GEMM)"] = ms(lambda: d_o @ p["V"], repeats)
 
     # --- the forward loop split
     h = trace.caches[0].h.copy()
@@ -93,13 +86,13 @@ def profile(s, repeats: int) -> dict:
     xin = x.reshape(T * B, -1) if not s.ids else None
     if s.ids:
         UT = np.ascontiguousarray(p["U"].T)
-        out["  fwd: input gather x Uᵀ"] = timed(lambda: np.take(UT, x.reshape(-1), axis=0), repeats)
+        out["  fwd: input gather x Uᵀ"] = ms(lambda: np.take(UT, x.reshape(-1), axis=0), repeats)
     else:
-        out["  fwd: input GEMM x Uᵀ"] = timed(lambda: xin @ p["U"].T, repeats)
-    out["  fwd loop: total"] = timed(f_full, repeats)
-    out["  fwd loop: GEMMs only"] = timed(f_gemm, repeats)
-    out["  fwd loop: elementwise only"] = timed(f_elem, repeats)
-    out["  fwd loop: empty (views)"] = timed(f_empty, repeats)
+        out["  fwd: input GEMM x Uᵀ"] = ms(lambda: xin @ p["U"].T, repeats)
+    out["  fwd loop: total"] = ms(f_full, repeats)
+    out["  fwd loop: GEMMs only"] = ms(f_gemm, repeats)
+    out["  fwd loop: elementwise only"] = ms(f_elem, repeats)
+    out["  fwd loop: empty (views)"] = ms(f_empty, repeats)
 
     # --- the backward loop split
     hs = trace.caches[0].h
@@ -121,18 +114,18 @@ def profile(s, repeats: int) -> dict:
         for t in range(T - 1, -1, -1):
             np.matmul(d[t], W, out=nxt)
 
-    out["  bwd: f'(z) = 1 − h²"] = timed(lambda: 1 - hs[1:] * hs[1:], repeats)
-    out["  bwd loop: total"] = timed(b_full, repeats)
-    out["  bwd loop: GEMMs only"] = timed(b_gemm, repeats)
+    out["  bwd: f'(z) = 1 − h²"] = ms(lambda: 1 - hs[1:] * hs[1:], repeats)
+    out["  bwd loop: total"] = ms(b_full, repeats)
+    out["  bwd loop: GEMMs only"] = ms(b_gemm, repeats)
     rows = delta.reshape(T * B, H)
-    out["  bwd: dW = Σ δᵀ h (GEMM)"] = timed(lambda: rows.T @ hs[:-1].reshape(T * B, H), repeats)
+    out["  bwd: dW = Σ δᵀ h (GEMM)"] = ms(lambda: rows.T @ hs[:-1].reshape(T * B, H), repeats)
     if s.ids:
         U = np.zeros((H, s.D), np.float32)
-        out["  bwd: dU scatter-add (elman._input_weight_grad)"] = timed(
+        out["  bwd: dU scatter-add (elman._input_weight_grad)"] = ms(
             lambda: elman._input_weight_grad(rows, x, U), repeats)
     else:
-        out["  bwd: dU = Σ δᵀ x (GEMM)"] = timed(lambda: rows.T @ xin, repeats)
-    out["  bwd: db (float64 sum)"] = timed(lambda: rows.sum(axis=0, dtype=np.float64), repeats)
+        out["  bwd: dU = Σ δᵀ x (GEMM)"] = ms(lambda: rows.T @ xin, repeats)
+    out["  bwd: db (float64 sum)"] = ms(lambda: rows.sum(axis=0, dtype=np.float64), repeats)
     return out
 
 

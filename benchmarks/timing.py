@@ -71,3 +71,15 @@ def summarize(times: list[float], round_medians: list[float]) -> dict:
         "n_steps": len(s),
         "round_medians_s": round_medians,
     }
+
+
+def median_seconds(f: Callable[[], None], repeats: int) -> float:
+    """One untimed call, then the median of ``repeats`` timed calls, in seconds (the micro
+    benchmarks and the phase profile; the framework comparison uses visits above)."""
+    f()
+    ts = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        f()
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts)
