@@ -58,6 +58,13 @@ def profile(s, repeats: int) -> dict:
     _, d_o = net.head.value_and_grad(o, yy, ww)
     out["  head: dV = δoᵀ h (GEMM)"] = ms(lambda: d_o.T @ top, repeats)
     out["  head: G = δo V (GEMM)"] = ms(lambda: d_o @ p["V"], repeats)
+    def dc_by_blocks():  # as RNN.head_backward, which does it while each block is in cache
+        dc = np.zeros(d_o.shape[1])
+        for i in range(0, len(d_o), 64):
+            dc += d_o[i:i + 64].sum(axis=0)
+        return dc
+    out["  head: dc as one float64 sum of δo (before)"] = ms(lambda: d_o.sum(axis=0, dtype=np.float64), repeats)
+    out["  head: dc as float64 sum of 64-row block sums (now; cache-cold here)"] = ms(dc_by_blocks, repeats)
 
     # --- the forward loop split
     h = trace.caches[0].h.copy()
