@@ -2,12 +2,13 @@
 
     python benchmarks/micro_ops.py
 
-1. ids: ∂L/∂U by np.add.at into a (V, H) buffer + a transposed copy (what elman.py does),
-   against sorting the ids once and summing runs with np.add.reduceat into only the touched
-   columns of a (H, V) buffer.
-2. The recurrent GEMM of the time loop, (B, H) @ (H, H), with OpenBLAS at 2 threads and at
+1. ids: ∂L/∂U by np.add.at into a (V, H) buffer + a transposed copy (what elman.py first did),
+   sorting the ids once and summing runs with np.add.reduceat into only the touched columns
+   of a (H, V) buffer (what it did next), and the library's pass-wise elman._scatter_add.
+2. The ids gather's parts: the Uᵀ copy, np.take buffered or not, the (H, V) zero-fill.
+3. The recurrent GEMM of the time loop, (B, H) @ (H, H), with OpenBLAS at 2 threads and at
    1 thread (set through OpenBLAS's own C API, as threadpoolctl would).
-3. The tiny shape's forward loop, as written (indexing h[t] each step) and with the per-step
+4. The tiny shape's forward loop, as written (indexing h[t] each step) and with the per-step
    views made once (list(h)).
 Medians in µs or ms as printed.
 """
@@ -19,6 +20,7 @@ import os
 
 import numpy as np
 
+from bptt import elman
 from timing import median_seconds
 
 
@@ -33,7 +35,7 @@ def ids_grad(V=10_000, H=256, N=3200, seed=0):
     ids = rng.integers(0, V, N)
     rows = rng.standard_normal((N, H), dtype=np.float32)
 
-    def add_at():  # as elman._input_weight_grad
+    def add_at():  # as elman._input_weight_grad first did
         dUT = np.zeros((V, H), np.float32)
         np.add.at(dUT, ids, rows)
         return np.ascontiguousarray(dUT.T)
@@ -47,9 +49,15 @@ def ids_grad(V=10_000, H=256, N=3200, seed=0):
         dU[:, s[starts]] = sums.T
         return dU
 
-    assert np.allclose(add_at(), sorted_reduceat(), atol=1e-5)
+    U = np.zeros((H, V), np.float32)
+
+    def library():
+        return elman._input_weight_grad(rows, ids[:, None], U)
+
+    assert np.allclose(add_at(), sorted_reduceat(), atol=1e-5) and np.allclose(add_at(), library(), atol=1e-5)
     print(f"ids dU (V={V}, H={H}, {N} rows): np.add.at + transpose {1e3 * median_seconds(add_at, 20):.2f} ms, "
-          f"sort + reduceat {1e3 * median_seconds(sorted_reduceat, 20):.2f} ms")
+          f"sort + reduceat {1e3 * median_seconds(sorted_reduceat, 20):.2f} ms, "
+          f"library (pass-wise) {1e3 * median_seconds(library, 20):.2f} ms")
 
 
 def loop_gemm_threads():
@@ -94,7 +102,24 @@ def tiny_loop(T=25, B=1, H=100):
           f"views made once {1e6 * median_seconds(views_once, 2000):.1f} µs")
 
 
+def ids_gather(V=10_000, H=256, N=3200, seed=0):
+    """The ids path's other parts: the contiguous Uᵀ the gather reads, the gather itself
+    (np.take into the state buffer, mode "raise" buffers its output, "clip" does not), and the
+    zero-filled (H, V) dU the scatter adds into."""
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(0, V, N)
+    U = rng.standard_normal((H, V), dtype=np.float32)
+    UT, z = np.ascontiguousarray(U.T), np.empty((N, H), np.float32)
+    t = {"Uᵀ copy": lambda: np.ascontiguousarray(U.T),
+         "take (raise)": lambda: np.take(UT, ids, axis=0, out=z),
+         "take (clip)": lambda: np.take(UT, ids, axis=0, out=z, mode="clip"),
+         "(H, V) zeros": lambda: np.zeros_like(U)}
+    print(f"ids gather (V={V}, H={H}, {N} ids): "
+          + ", ".join(f"{k} {1e3 * median_seconds(f, 50):.2f} ms" for k, f in t.items()))
+
+
 if __name__ == "__main__":
     ids_grad()
+    ids_gather()
     loop_gemm_threads()
     tiny_loop()

@@ -148,8 +148,9 @@ def _scatter_add(out, ids, rows, passes=8):
 
     Pass k adds every id's k-th row (in order of appearance): within a pass the ids are
     distinct, so a fancy-indexed += is exact. The rows beyond the first ``passes`` of a frequent
-    id are summed per id by one reduceat. Measured (T·B = 3200 ids of V = 10,000, H = 256):
-    3.3 ms, against 12.6 ms for a reduceat over every id and 27 ms for np.add.at."""
+    id are summed per id by one reduceat. Measured (benchmarks/micro_ops.py; 3200 ids of
+    V = 10,000, H = 256): 3.3 ms, against 11.2 ms for a reduceat over every id and 27 ms for
+    np.add.at."""
     order = np.argsort(ids, kind="stable")  # rows of the same id next to each other
     sorted_ids = ids[order]
     starts = np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
