@@ -6,7 +6,8 @@
 """
 from . import checkpoint, optim, weights
 from .gradcheck import gradcheck
-from .model import RNN, Gradients, Output, param_name
+from .model import RNN
+from .outputs import Gradients, Output, param_name
 from .seq2seq import Seq2Seq
 from .sequences import last_step_mask, length_mask, one_to_many
 from .session import set_blas_threads

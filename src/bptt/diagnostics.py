@@ -365,7 +365,7 @@ def _step_derivatives(net, h, active):
 def _head_gradients(net, batch, top, carries):
     """∂L_t(b)/∂h_t = ∂L_t/∂o_t V for every (t, b) that carries a loss, weight 1 (T, B, H)."""
     rows = np.flatnonzero(carries)
-    o = top.reshape(-1, top.shape[-1])[rows] @ net.params["V"].T + net.params["c"]  # (F4)
+    o = net.logits(top.reshape(-1, top.shape[-1])[rows])  # (F4)
     y = batch.y.reshape((-1,) + batch.y.shape[2:])[rows]
     _, d_o = net.head.value_and_grad(o, y, np.ones(len(rows)))
     G = np.zeros((top.shape[0] * top.shape[1], top.shape[-1]))

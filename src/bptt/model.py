@@ -13,49 +13,16 @@ The equations are in elman.py (F1–F4, B1–B8) and losses.py (L1–L4).
 """
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
 from . import _validate as v
 from . import activations, elman
 from . import init as inits
 from .batch import Batch, Inputs, make_batch, make_inputs
+from .gradients import METHODS
 from .losses import Head
+from .outputs import Gradients, Output, Trace, param_name
 from .sequences import gather_time, reverse_index
-
-
-class Output(NamedTuple):
-    """y_hat (T, B, K) = g(o_t); h (T, B, dirs·H) top-layer states; h_n (L·dirs, B, H) final states."""
-
-    y_hat: np.ndarray
-    h: np.ndarray
-    h_n: np.ndarray
-
-
-class Gradients(dict):
-    """∂L/∂θ with the keys and shapes of ``net.params``, plus
-    ``dh0`` (L·dirs, B, H) = ∂L/∂h_0, ``dx`` (T, B, D) = ∂L/∂x (float inputs, when asked) and
-    ``h_n`` (L·dirs, B, H), the forward pass's final states (to carry into the next chunk of a
-    stream without a second forward pass; set by method="bptt")."""
-
-    dh0: np.ndarray | None = None
-    dx: np.ndarray | None = None
-    h_n: np.ndarray | None = None
-
-
-class Trace(NamedTuple):
-    """What ``RNN.run`` keeps for ``RNN.backprop``: the top states and every layer's caches."""
-
-    top: np.ndarray
-    h_n: np.ndarray
-    caches: list
-    reverse: np.ndarray | None
-
-
-def param_name(base: str, layer: int, direction: int) -> str:
-    """'U', 'W2', 'b_rev', 'U3_rev', … for layer (0-based) and direction (0 forward, 1 reverse)."""
-    return base + (str(layer + 1) if layer else "") + ("_rev" if direction else "")
 
 
 class RNN:
@@ -144,11 +111,8 @@ class RNN:
 
         x: (T, B, D) float or (T, B) int ids; h0: (L·dirs, B, H) or None (zeros);
         lengths: (B,) ints in [1, T] or None (all T). Past its length a state is frozen."""
-        inp = make_inputs(self, x, h0, lengths)
-        trace = self.run(inp)
-        T, B = inp.T, inp.B
-        o = trace.top.reshape(T * B, -1) @ self.params["V"].T + self.params["c"]  # (F4)
-        return Output(self.head.predict(o).reshape(T, B, -1), trace.top, trace.h_n)
+        trace = self.run(make_inputs(self, x, h0, lengths))
+        return Output(self.head.predict(self.logits(trace.top)), trace.top, trace.h_n)
 
     def loss(self, x, y, mask=None, h0=None, lengths=None) -> float:
         """L = (1/B) Σ_b Σ_t m_{t,b} L_t(b) (losses.py, L1), without gradients.
@@ -165,8 +129,6 @@ class RNN:
 
         Arguments as ``loss``. The Gradients dict also carries ``dh0`` (always) and ``dx`` (float
         inputs, when ``input_grad=True``). ``options`` are the method's own (e.g. k1, k2)."""
-        from .gradients import METHODS
-
         v.choice("method", method, tuple(METHODS))
         batch = make_batch(self, x, y, mask, h0, lengths)
         if input_grad and batch.x.ndim != 3:
@@ -238,8 +200,7 @@ class RNN:
         loss, dc = 0.0, np.zeros(self.output_size)
         for s in range(0, len(w), step):
             blk = slice(s, s + step)
-            np.matmul(top_rows[blk], VT, out=d_o[blk])  # o_t (F4)
-            d_o[blk] += c
+            logits(top_rows[blk], VT, c, out=d_o[blk])  # o_t (F4)
             loss += self.head.value_and_grad_inplace(d_o[blk], y[blk], w[blk])  # ∂L/∂o_t (L2/L3)
             # Σ_t ∂L/∂o_t while the block is in cache: a block's sum in the model's dtype, the
             # blocks' in float64 (cheaper than one float64 sum of all of d_o: profile_bptt.py)
@@ -261,8 +222,19 @@ class RNN:
     def _head_rows(self, batch: Batch, top: np.ndarray):
         """The loss rows and their o_t = h_t Vᵀ + c, (N, K) (F4)."""
         rows = self._loss_rows(batch)
-        o = top.reshape(-1, top.shape[-1])[rows] @ self.params["V"].T + self.params["c"]
-        return rows, o
+        return rows, self.logits(top.reshape(-1, top.shape[-1])[rows])
+
+    def logits(self, h: np.ndarray) -> np.ndarray:
+        """o_t = h_t Vᵀ + c (F4) for top states h (..., dirs·H) -> (..., K)."""
+        return logits(h, self.params["V"].T, self.params["c"])
+
+
+def logits(h: np.ndarray, VT: np.ndarray, c: np.ndarray, out=None) -> np.ndarray:
+    """The head's o_t = h_t Vᵀ + c (F4), written once: h (..., H), VT = Vᵀ (H, K), c (K,) -> (..., K);
+    into ``out`` if given (the blocked head of ``RNN.head_backward`` passes each block)."""
+    o = np.matmul(h, VT, out=out)
+    o += c
+    return o
 
 
 # rows of the head's block × K ≈ this many numbers (1 MiB of float32): a block stays in L2 cache

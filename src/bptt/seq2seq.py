@@ -55,7 +55,8 @@ import numpy as np
 from . import _validate as v
 from .batch import Inputs, make_inputs
 from .losses import softmax
-from .model import RNN, Gradients, _float_dtype
+from .model import RNN, _float_dtype
+from .outputs import Gradients
 
 __all__ = ["Seq2Seq", "teacher_forcing", "pad_batch", "exact_match", "translate_texts"]
 
@@ -234,7 +235,6 @@ class Seq2Seq:
             rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         h = self.encode(src_ids, src_lengths)
         B = h.shape[1]
-        V, c = self.params[DEC + "V"], self.params[DEC + "c"]
         tok = np.full(B, sos, dtype=np.int64)
         emitted = []
         done = np.zeros(B, dtype=bool)
@@ -242,7 +242,7 @@ class Seq2Seq:
             # one decoder step (T = 1) through the core's forward on validated inputs, (F1)–(F4)
             trace = self.decoder.run(Inputs(tok[None], h, None, None))
             h = trace.h_n
-            o = trace.top[0] @ V.T + c
+            o = self.decoder.logits(trace.top[0])  # (F4)
             if temperature is None:
                 tok = o.argmax(axis=1)
             else:

@@ -1,7 +1,7 @@
 """Small pieces the gradient methods share: option checks and the returned Gradients dict."""
 from __future__ import annotations
 
-from ..model import Gradients
+from ..outputs import Gradients
 
 
 def no_options(method: str, options: dict) -> None:

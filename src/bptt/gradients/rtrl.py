@@ -31,7 +31,7 @@ import numpy as np
 from .. import _validate as v
 from .. import activations, elman
 from ..batch import Batch, make_batch
-from ..model import param_name
+from ..outputs import param_name
 from ._common import no_bidirectional, no_options, ordered
 
 _WHY_BIDIRECTIONAL = "RTRL runs forward in time and the reverse direction needs the future"

@@ -26,7 +26,8 @@ import re
 
 import numpy as np
 
-from ..model import RNN, param_name
+from ..model import RNN
+from ..outputs import param_name
 
 __all__ = ["TORCH_ACTIVATIONS", "torch_names", "to_state_dicts", "from_state_dicts", "to_torch",
            "from_torch"]

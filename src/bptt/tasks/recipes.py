@@ -223,9 +223,7 @@ class Recipe:
 def logits(net: RNN, x, h0=None):
     """(o (T, B, K), h_n): the head's logits o_t = h_t Vᵀ + c (F4) and the final states."""
     trace = net.run(make_inputs(net, x, h0, None))
-    T, B = trace.top.shape[:2]
-    o = trace.top.reshape(T * B, -1) @ net.params["V"].T + net.params["c"]
-    return o.reshape(T, B, -1), trace.h_n
+    return net.logits(trace.top), trace.h_n
 
 
 def nll_sum(o, y) -> float:
