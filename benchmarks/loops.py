@@ -26,7 +26,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(__file__))
 
 import bptt  # noqa: E402
-from bptt import compiled, elman  # noqa: E402
+from bptt import compiled  # noqa: E402
+from bptt.cells import elman  # noqa: E402
 from bptt.session import set_blas_threads  # noqa: E402
 from timing import median_seconds, run_visits  # noqa: E402
 

@@ -20,7 +20,7 @@ import os
 
 import numpy as np
 
-from bptt import elman
+from bptt.cells import elman
 from timing import median_seconds
 
 

@@ -20,7 +20,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bptt  # noqa: E402
-from bptt import elman  # noqa: E402
+from bptt.cells import elman  # noqa: E402
 from bptt.batch import make_batch  # noqa: E402
 from shapes import BY_NAME, make_data, make_weights  # noqa: E402
 from timing import median_seconds  # noqa: E402

@@ -7,7 +7,8 @@ that against central differences ours agrees to 1e-7 while the seed's is off by 
 import numpy as np
 import pytest
 
-from bptt import activations, elman
+from bptt import activations
+from bptt.cells import elman
 
 pytestmark = pytest.mark.usefixtures("both_loops")  # NumPy and compiled loops
 

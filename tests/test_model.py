@@ -73,7 +73,7 @@ def test_xavier_orthogonal_identity_inits():
 def test_config_rebuilds_the_same_model():
     net = rnn(activation="relu", output="sigmoid", num_layers=2, bidirectional=True, init="xavier", seed=3)
     cfg = net.config
-    assert cfg == {"input_size": 3, "hidden_size": 4, "output_size": 2, "activation": "relu",
+    assert cfg == {"input_size": 3, "hidden_size": 4, "output_size": 2, "cell": "elman", "activation": "relu",
                    "output": "sigmoid", "loss": "bce", "num_layers": 2, "bidirectional": True,
                    "init": "xavier", "seed": 3, "dtype": "float64"}
     again = bptt.RNN(**cfg)

@@ -14,11 +14,12 @@ from .sequences import last_step_mask, length_mask
 
 @dataclass
 class Inputs:
-    """x (T, B, D) float in the model dtype or (T, B) int64 ids; h0 (L·dirs, B, H);
-    lengths (B,) int64 or None; active (T, B) bool or None (None: every step is valid)."""
+    """x (T, B, D) float in the model dtype or (T, B) int64 ids; state0 the initial state tuple
+    ((L·dirs, B, size), …) (model.RNN.state_shapes); lengths (B,) int64 or None; active (T, B)
+    bool or None (None: every step is valid)."""
 
     x: np.ndarray
-    h0: np.ndarray
+    state0: tuple
     lengths: np.ndarray | None
     active: np.ndarray | None
 
@@ -40,7 +41,7 @@ class Batch(Inputs):
 
 
 def make_inputs(net, x, h0, lengths) -> Inputs:
-    """Validate x, h0, lengths against the model ``net``."""
+    """Validate x, h0 (or (h0, c0)), lengths against the model ``net``."""
     x = v.array(x, "x")
     D = net.input_size
     if x.ndim == 2 and x.dtype.kind in "iu":
@@ -55,17 +56,27 @@ def make_inputs(net, x, h0, lengths) -> Inputs:
     if x.shape[0] == 0 or x.shape[1] == 0:
         raise ValueError(f"x must have T ≥ 1 steps and B ≥ 1 sequences, got shape {x.shape}")
     T, B = x.shape[:2]
-    n_states = net.num_layers * net.num_directions
-    if h0 is None:
-        h0 = np.zeros((n_states, B, net.hidden_size), dtype=net.dtype)
-    else:
-        h0 = v.float_array(h0, "h0", (n_states, B, net.hidden_size), net.dtype)
+    state0 = initial_state(net, h0, B)
     active = None
     if lengths is not None:
         lengths = v.int_array(lengths, "lengths", (B,), high=T + 1, low=1)
         if lengths.min() < T:
             active = length_mask(lengths, T)
-    return Inputs(x, h0, lengths, active)
+    return Inputs(x, state0, lengths, active)
+
+
+def initial_state(net, h0, B: int) -> tuple:
+    """The state tuple from the public ``h0``: None (zeros), an array (L·dirs, B, H), or for a
+    two-part state (LSTM) the pair (h0, c0) as torch takes it."""
+    shapes = net.state_shapes(B)
+    if h0 is None:
+        return tuple(np.zeros(shape, dtype=net.dtype) for shape in shapes)
+    if len(shapes) == 1:
+        return (v.float_array(h0, "h0", shapes[0], net.dtype),)
+    if not isinstance(h0, (tuple, list)) or len(h0) != len(shapes):
+        raise TypeError(f"h0 must be None or the pair (h0, c0) for cell={net.cell.name!r} "
+                        f"(shapes {shapes[0]} and {shapes[1]}), got {type(h0).__name__}")
+    return tuple(v.float_array(part, name, shape, net.dtype) for part, name, shape in zip(h0, ("h0", "c0"), shapes))
 
 
 def make_batch(net, x, y, mask, h0, lengths) -> Batch:
@@ -96,4 +107,4 @@ def make_batch(net, x, y, mask, h0, lengths) -> Batch:
             raise ValueError("mask must be non-negative (a weight per step; 0 = no loss)")
     if inp.active is not None:
         m = m * inp.active  # padding carries no loss
-    return Batch(inp.x, inp.h0, inp.lengths, inp.active, y=y, w=(m / B).astype(net.dtype))
+    return Batch(inp.x, inp.state0, inp.lengths, inp.active, y=y, w=(m / B).astype(net.dtype))

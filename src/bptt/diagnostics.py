@@ -346,6 +346,9 @@ def run_diagnose(out_dir, *, init: str = "uniform", activation: str = "tanh", hi
 
 # ----------------------------------------------------------------------------- internals
 def _single_layer64(net):
+    if net.cell.name != "elman":
+        raise ValueError(f"the per-lag gradient analysis reads the Elman Jacobians diag(f'(z)) W (D1); "
+                         f"got cell={net.cell.name!r}")
     if net.num_layers != 1 or net.bidirectional:
         raise ValueError(
             "the per-lag gradient analysis needs a single-layer unidirectional RNN "

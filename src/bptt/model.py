@@ -5,41 +5,54 @@ Parameter names (``net.params``, a flat dict; shapes in torch's (out, in) layout
     layer l ≥ 2           U{l} (H, dirs·H), W{l} (H, H), b{l} (H,)      e.g. U2, W2, b2
     reverse direction     the same names + "_rev"                        e.g. U_rev, W2_rev
     head                  V (K, dirs·H), c (K,)
+(the base names and shapes of a layer are its cell's: bptt.cells; an LSTM with proj_size P
+has h_t of width P, so the next layer's U and the head's V read dirs·P.)
 Initial and final states are stacked like torch's h_0/h_n: (num_layers·dirs, B, H), row
-l·dirs + d for layer l, direction d (0 forward, 1 reverse). A bidirectional layer's output is
+l·dirs + d for layer l, direction d (0 forward, 1 reverse); an LSTM's state is the pair
+(h, c), passed and returned as torch's tuple (h_0, c_0). Internally a state is always a tuple
+(``Inputs.state0``, ``Trace.state_n``), one array per part. A bidirectional layer's output is
 [h_fwd; h_bwd] (B, 2H), the input of the next layer or the head (seed 001).
 The reverse direction reads each sequence's valid prefix reversed (sequences.reverse_index).
-The equations are in elman.py (F1–F4, B1–B8) and losses.py (L1–L4).
+Written once for every cell: the stacking, the directions, the states and the head here; each
+cell's equations in its module (cells/elman.py F1–F4, B1–B8; cells/lstm.py; cells/gru.py) and
+the losses in losses.py (L1–L4).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from . import _validate as v
-from . import activations, elman
+from . import cells
 from . import init as inits
 from .batch import Batch, Inputs, make_batch, make_inputs
 from .gradients import METHODS
 from .losses import Head
-from .outputs import Gradients, Output, Trace, param_name
+from .outputs import Gradients, Output, Trace, param_name, public_state
 from .sequences import gather_time, reverse_index
 
 
 class RNN:
-    """An Elman RNN h_t = f(x_t Uᵀ + h_{t−1} Wᵀ + b), ŷ_t = g(h_t Vᵀ + c), trained by explicit BPTT.
+    """A recurrent network trained by explicit BPTT: an Elman RNN h_t = f(x_t Uᵀ + h_{t−1} Wᵀ + b)
+    by default, or gated cells (cell="lstm", "gru"), under the head ŷ_t = g(h_t Vᵀ + c).
 
     input_size D (or the vocabulary size for integer-id inputs), hidden_size H, output_size K.
-    activation f ∈ tanh, relu, sigmoid, identity; output g ∈ softmax, sigmoid, identity, tanh,
-    relu; loss ∈ cross_entropy, bce, mse (None: the canonical loss of ``output``).
-    init ∈ uniform, xavier, orthogonal, identity (init.py); dtype float32 or float64."""
+    cell ∈ elman, lstm, gru (bptt.cells); activation f ∈ tanh, relu, sigmoid, identity (Elman;
+    the gated cells' are fixed); output g ∈ softmax, sigmoid, identity, tanh, relu;
+    loss ∈ cross_entropy, bce, mse (None: the canonical loss of ``output``).
+    init ∈ uniform, xavier, orthogonal, identity (init.py); dtype float32 or float64.
+    Cell options (None: the cell's default; an option of another cell is a ValueError):
+    proj_size (LSTM: h_t = W_hr(o ⊙ tanh c_t) of width P), forget_bias (LSTM: the forget
+    gate's initial bias), reset_after (GRU: torch's reset after the recurrent product)."""
 
-    def __init__(self, input_size, hidden_size, output_size, *, activation="tanh", output="softmax",
-                 loss=None, num_layers=1, bidirectional=False, init="uniform", seed=None,
-                 dtype=np.float32):
+    def __init__(self, input_size, hidden_size, output_size, *, cell="elman", activation="tanh",
+                 output="softmax", loss=None, num_layers=1, bidirectional=False, init="uniform",
+                 seed=None, dtype=np.float32, proj_size=None, forget_bias=None, reset_after=None):
         self.input_size = v.positive_int("input_size", input_size)
         self.hidden_size = v.positive_int("hidden_size", hidden_size)
         self.output_size = v.positive_int("output_size", output_size)
-        self.activation = v.choice("activation", activation, activations.NAMES)
+        self.cell = cells.make(cell, activation, proj_size=proj_size, forget_bias=forget_bias,
+                               reset_after=reset_after)
+        self.activation = activation
         self.head = Head.make(output, loss)
         self.num_layers = v.positive_int("num_layers", num_layers)
         if not isinstance(bidirectional, bool):
@@ -61,38 +74,56 @@ class RNN:
 
     @property
     def config(self) -> dict:
-        """Everything that defines the architecture, JSON-able; ``RNN(**config)`` rebuilds it."""
+        """Everything that defines the architecture, JSON-able; ``RNN(**config)`` rebuilds it.
+        (A config without "cell", written before the gated cells, is an Elman RNN.)"""
         return {
             "input_size": self.input_size, "hidden_size": self.hidden_size,
-            "output_size": self.output_size, "activation": self.activation,
+            "output_size": self.output_size, "cell": self.cell.name, "activation": self.activation,
             "output": self.head.output, "loss": self.head.loss, "num_layers": self.num_layers,
             "bidirectional": self.bidirectional, "init": self.init, "seed": self.seed,
-            "dtype": np.dtype(self.dtype).name,
+            "dtype": np.dtype(self.dtype).name, **self.cell.options,
         }
+
+    @property
+    def state_width(self) -> int:
+        """The width of h_t: H, or an LSTM's proj_size."""
+        return self.cell.output_size(self.hidden_size)
+
+    def state_shapes(self, B: int) -> tuple:
+        """The shapes of the state tuple for B sequences: ((L·dirs, B, size), …), e.g. one
+        (L·dirs, B, H) for Elman and GRU, (h, c) for LSTM."""
+        n = self.num_layers * self.num_directions
+        return tuple((n, B, size) for size in self.cell.state_sizes(self.hidden_size))
+
+    def _layers(self):
+        """(layer, direction, row l·dirs + d, D_in) for every layer and direction, bottom up."""
+        dirs = self.num_directions
+        for layer in range(self.num_layers):
+            D_in = self.input_size if layer == 0 else dirs * self.state_width
+            for d in range(dirs):
+                yield layer, d, layer * dirs + d, D_in
+
+    def layer_params(self, layer: int, direction: int) -> dict:
+        """{base name: array} of one layer and direction, e.g. {"U": …, "W": …, "b": …}."""
+        return {base: self.params[param_name(base, layer, direction)]
+                for base in self.cell.param_shapes(1, 1)}
 
     def param_shapes(self) -> dict:
         """{name: shape} for every parameter, in order (layers, directions, head)."""
-        H, dirs = self.hidden_size, self.num_directions
         shapes = {}
-        for layer in range(self.num_layers):
-            D_in = self.input_size if layer == 0 else dirs * H
-            for d in range(dirs):
-                shapes[param_name("U", layer, d)] = (H, D_in)
-                shapes[param_name("W", layer, d)] = (H, H)
-                shapes[param_name("b", layer, d)] = (H,)
-        shapes["V"] = (self.output_size, dirs * H)
+        for layer, d, _, D_in in self._layers():
+            for base, shape in self.cell.param_shapes(self.hidden_size, D_in).items():
+                shapes[param_name(base, layer, d)] = shape
+        shapes["V"] = (self.output_size, self.num_directions * self.state_width)
         shapes["c"] = (self.output_size,)
         return shapes
 
     def _init_params(self, rng) -> dict:
-        H, dirs = self.hidden_size, self.num_directions
         params = {}
-        for layer in range(self.num_layers):
-            D_in = self.input_size if layer == 0 else dirs * H
-            for d in range(dirs):
-                for base, value in inits.layer(self.init, rng, H, D_in).items():
-                    params[param_name(base, layer, d)] = value
-        params.update(inits.head(self.init, rng, self.output_size, dirs * H))
+        for layer, d, _, D_in in self._layers():
+            for base, value in self.cell.init(self.init, rng, self.hidden_size, D_in).items():
+                params[param_name(base, layer, d)] = value
+        params.update(inits.head(self.init, rng, self.output_size, self.num_directions * self.state_width))
         return {k: np.ascontiguousarray(a, dtype=self.dtype) for k, a in params.items()}
 
     def set_params(self, params: dict) -> None:
@@ -109,10 +140,11 @@ class RNN:
     def forward(self, x, h0=None, lengths=None) -> Output:
         """Outputs ŷ (T, B, K), top states h (T, B, dirs·H) and final states h_n (L·dirs, B, H).
 
-        x: (T, B, D) float or (T, B) int ids; h0: (L·dirs, B, H) or None (zeros);
+        x: (T, B, D) float or (T, B) int ids; h0: (L·dirs, B, H) or None (zeros), for an LSTM
+        the pair (h0, c0) as torch (then h_n is the pair (h_n, c_n));
         lengths: (B,) ints in [1, T] or None (all T). Past its length a state is frozen."""
         trace = self.run(make_inputs(self, x, h0, lengths))
-        return Output(self.head.predict(self.logits(trace.top)), trace.top, trace.h_n)
+        return Output(self.head.predict(self.logits(trace.top)), trace.top, public_state(trace.state_n))
 
     def loss(self, x, y, mask=None, h0=None, lengths=None) -> float:
         """L = (1/B) Σ_b Σ_t m_{t,b} L_t(b) (losses.py, L1), without gradients.
@@ -137,50 +169,52 @@ class RNN:
 
     # ---------------------------------------------------------------- building blocks
     def run(self, inp: Inputs) -> Trace:
-        """The hidden layers over a validated batch: every layer and direction, (F1)–(F3)."""
-        H, dirs, T, B = self.hidden_size, self.num_directions, inp.T, inp.B
+        """The hidden layers over a validated batch: every layer and direction (the cell's forward)."""
+        T, B = inp.T, inp.B
         rev = reverse_index(inp.lengths, T, B) if self.bidirectional else None
-        layer_in, caches = inp.x, []
-        h_n = np.empty((self.num_layers * dirs, B, H), dtype=self.dtype)
-        for layer in range(self.num_layers):
-            outs = []
-            for d in range(dirs):
-                p = {base: self.params[param_name(base, layer, d)] for base in "UWb"}
-                k = layer * dirs + d
-                x_d = gather_time(layer_in, rev) if d else layer_in
-                h, cache = elman.forward(x_d, inp.h0[k], p["U"], p["W"], p["b"], self.activation, inp.active)
-                caches.append(cache)
-                h_n[k] = h[T]  # frozen past each end, so h_T is the last valid state
-                outs.append(gather_time(h[1:], rev) if d else h[1:])
-            layer_in = np.concatenate(outs, axis=-1) if dirs == 2 else outs[0]
-        return Trace(layer_in, h_n, caches, rev)
+        layer_in, caches, outs = inp.x, [], []
+        state_n = tuple(np.empty(shape, dtype=self.dtype) for shape in self.state_shapes(B))
+        for layer, d, k, _ in self._layers():
+            x_d = gather_time(layer_in, rev) if d else layer_in
+            h, cache, state_T = self.cell.forward(x_d, tuple(s[k] for s in inp.state0),
+                                                  self.layer_params(layer, d), inp.active)
+            caches.append(cache)
+            for part, value in zip(state_n, state_T):
+                part[k] = value
+            outs.append(gather_time(h, rev) if d else h)
+            if d == self.num_directions - 1:  # the layer is done: its output feeds the next
+                layer_in = np.concatenate(outs, axis=-1) if d else outs[0]
+                outs = []
+        return Trace(layer_in, state_n, caches, rev)
 
-    def backprop(self, trace: Trace, d_top, dh_n=None, input_grad=False,
-                 layer_backward=elman.backward) -> Gradients:
-        """(B1)–(B7) through every layer, top to bottom. d_top: (T, B, dirs·H) = G_t of the top
-        layer; dh_n: (L·dirs, B, H) ∂L/∂h_n from outside or None. Returns the U/W/b gradients
-        of every layer (no V, c), with ``dh0`` and, if ``input_grad``, ``dx``.
-        ``layer_backward`` has elman.backward's signature; gradients/unrolled.py passes its own."""
-        H, dirs = self.hidden_size, self.num_directions
+    def backprop(self, trace: Trace, d_top, dstate_n=None, input_grad=False, layer_backward=None) -> Gradients:
+        """Every layer's backward, top to bottom. d_top: (T, B, dirs·H) = G_t of the top layer;
+        dstate_n: a state tuple ((L·dirs, B, size), …) ∂L/∂state_n from outside, or None.
+        Returns the gradients of every layer's parameters (no V, c), with ``dh0`` (∂L/∂state_0
+        as a state tuple) and, if ``input_grad``, ``dx``.
+        ``layer_backward`` has the cell's backward signature (default: the cell's own);
+        gradients/unrolled.py passes its own."""
+        backward = layer_backward or self.cell.backward
+        H, dirs = self.state_width, self.num_directions
         grads = Gradients()
-        dh0 = np.empty((self.num_layers * dirs, d_top.shape[1], H), dtype=self.dtype)
-        for layer in reversed(range(self.num_layers)):
+        dstate0 = tuple(np.empty(shape, dtype=self.dtype) for shape in self.state_shapes(d_top.shape[1]))
+        d_in = None
+        for layer, d, k, _ in reversed(list(self._layers())):
             need_dx = layer > 0 or input_grad
-            d_in = None
-            for d in range(dirs):
-                k = layer * dirs + d
-                G = d_top[..., d * H:(d + 1) * H]
-                G = gather_time(G, trace.reverse) if d else np.ascontiguousarray(G)
-                p = {base: self.params[param_name(base, layer, d)] for base in "UW"}
-                g, dx, dh0[k] = layer_backward(trace.caches[k], G, None if dh_n is None else dh_n[k],
-                                               p["U"], p["W"], self.activation, need_dx)
-                for base, value in g.items():
-                    grads[param_name(base, layer, d)] = value
-                if need_dx:
-                    dx = gather_time(dx, trace.reverse) if d else dx
-                    d_in = dx if d_in is None else d_in + dx
-            d_top = d_in
-        grads.dh0 = dh0
+            G = d_top[..., d * H:(d + 1) * H]
+            G = gather_time(G, trace.reverse) if d else np.ascontiguousarray(G)
+            dstate_T = None if dstate_n is None else tuple(s[k] for s in dstate_n)
+            g, dx, ds0 = backward(trace.caches[k], G, dstate_T, self.layer_params(layer, d), need_dx)
+            for part, value in zip(dstate0, ds0):
+                part[k] = value
+            for base, value in g.items():
+                grads[param_name(base, layer, d)] = value
+            if need_dx:
+                dx = gather_time(dx, trace.reverse) if d else dx
+                d_in = dx if d_in is None else d_in + dx
+            if d == 0:  # the layer is done (its directions run in reverse order): go down
+                d_top, d_in = d_in, None
+        grads.dh0 = dstate0  # the state tuple; gradients._common.ordered gives the public form
         grads.dx = d_top if input_grad else None
         return grads
 

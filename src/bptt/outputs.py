@@ -8,7 +8,8 @@ import numpy as np
 
 
 class Output(NamedTuple):
-    """y_hat (T, B, K) = g(o_t); h (T, B, dirs·H) top-layer states; h_n (L·dirs, B, H) final states."""
+    """y_hat (T, B, K) = g(o_t); h (T, B, dirs·H) top-layer states; h_n (L·dirs, B, H) final
+    states (an LSTM's: the pair (h_n, c_n), as torch)."""
 
     y_hat: np.ndarray
     h: np.ndarray
@@ -17,8 +18,8 @@ class Output(NamedTuple):
 
 class Gradients(dict):
     """∂L/∂θ with the keys and shapes of ``net.params``, plus
-    ``dh0`` (L·dirs, B, H) = ∂L/∂h_0, ``dx`` (T, B, D) = ∂L/∂x (float inputs, when asked) and
-    ``h_n`` (L·dirs, B, H), the forward pass's final states (to carry into the next chunk of a
+    ``dh0`` (L·dirs, B, H) = ∂L/∂h_0 (an LSTM's: the pair (∂L/∂h_0, ∂L/∂c_0)), ``dx`` (T, B, D) = ∂L/∂x (float inputs, when asked) and
+    ``h_n`` (L·dirs, B, H) (LSTM: (h_n, c_n)), the forward pass's final states (to carry into the next chunk of a
     stream without a second forward pass; set by method="bptt")."""
 
     dh0: np.ndarray | None = None
@@ -27,10 +28,11 @@ class Gradients(dict):
 
 
 class Trace(NamedTuple):
-    """What ``RNN.run`` keeps for ``RNN.backprop``: the top states and every layer's caches."""
+    """What ``RNN.run`` keeps for ``RNN.backprop``: the top states (T, B, dirs·H), the final
+    state tuple ((L·dirs, B, size), …), every layer's cache and the reverse time index."""
 
     top: np.ndarray
-    h_n: np.ndarray
+    state_n: tuple
     caches: list
     reverse: np.ndarray | None
 
@@ -38,3 +40,9 @@ class Trace(NamedTuple):
 def param_name(base: str, layer: int, direction: int) -> str:
     """'U', 'W2', 'b_rev', 'U3_rev', … for layer (0-based) and direction (0 forward, 1 reverse)."""
     return base + (str(layer + 1) if layer else "") + ("_rev" if direction else "")
+
+
+def public_state(state: tuple):
+    """A state tuple as the public API shows it, torch's way: the array alone for a one-part
+    state (Elman, GRU), the tuple (h, c) for an LSTM."""
+    return state[0] if len(state) == 1 else tuple(state)

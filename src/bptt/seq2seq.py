@@ -56,7 +56,7 @@ from . import _validate as v
 from .batch import Inputs, make_inputs
 from .losses import softmax
 from .model import RNN, _float_dtype
-from .outputs import Gradients
+from .outputs import Gradients, public_state
 
 __all__ = ["Seq2Seq", "teacher_forcing", "pad_batch", "exact_match", "translate_texts"]
 
@@ -160,17 +160,25 @@ class Seq2Seq:
         self.decoder.params = {k: p[DEC + k] for k in self._dec_names}
 
     # ---------------------------------------------------------------- the bridge (S1, S2)
-    def _bridge(self, h_n: np.ndarray) -> np.ndarray:
-        """Encoder final states (L·dirs, B, H) -> decoder h_0 (L, B, dirs·H), eq. (S1)."""
+    def _bridge(self, state_n: tuple) -> tuple:
+        """Encoder final state tuple, each part (L·dirs, B, H) -> the decoder's initial state,
+        each part (L, B, dirs·H), eq. (S1) (an LSTM's h and c alike)."""
         L, dirs = self.num_layers, self.encoder.num_directions
-        _, B, H = h_n.shape
-        return np.ascontiguousarray(h_n.reshape(L, dirs, B, H).transpose(0, 2, 1, 3)).reshape(L, B, dirs * H)
+        out = []
+        for part in state_n:
+            _, B, H = part.shape
+            out.append(np.ascontiguousarray(part.reshape(L, dirs, B, H).transpose(0, 2, 1, 3)).reshape(L, B, dirs * H))
+        return tuple(out)
 
-    def _bridge_backward(self, dh0: np.ndarray) -> np.ndarray:
-        """∂L/∂h^d_0 (L, B, dirs·H) -> ∂L/∂h^e_n (L·dirs, B, H), eq. (S2)."""
+    def _bridge_backward(self, dstate0: tuple) -> tuple:
+        """∂L/∂(decoder state_0), each part (L, B, dirs·H) -> ∂L/∂(encoder state_n), each part
+        (L·dirs, B, H), eq. (S2)."""
         L, dirs, H = self.num_layers, self.encoder.num_directions, self.hidden_size
-        B = dh0.shape[1]
-        return np.ascontiguousarray(dh0.reshape(L, B, dirs, H).transpose(0, 2, 1, 3)).reshape(L * dirs, B, H)
+        out = []
+        for part in dstate0:
+            B = part.shape[1]
+            out.append(np.ascontiguousarray(part.reshape(L, B, dirs, H).transpose(0, 2, 1, 3)).reshape(L * dirs, B, H))
+        return tuple(out)
 
     # ---------------------------------------------------------------- passes
     def _encode(self, src_ids, src_lengths):
@@ -183,7 +191,7 @@ class Seq2Seq:
     def encode(self, src_ids, src_lengths=None) -> np.ndarray:
         """The decoder's initial state h^d_0 (L, B, dirs·H) for source ids (T, B), eq. (S1)."""
         self._sync()
-        return self._bridge(self._encode(src_ids, src_lengths)[1].h_n)
+        return public_state(self._bridge(self._encode(src_ids, src_lengths)[1].state_n))
 
     def loss(self, src_ids, src_lengths, dec_in_ids, dec_target_ids, dec_lengths=None) -> float:
         """L (see the module docstring) without gradients; arguments as ``loss_and_grad``."""
@@ -191,7 +199,8 @@ class Seq2Seq:
         inp, trace = self._encode(src_ids, src_lengths)
         self._check_batch(inp, dec_in_ids)
         with _arguments(**_DEC_ARGS):
-            return self.decoder.loss(dec_in_ids, dec_target_ids, h0=self._bridge(trace.h_n), lengths=dec_lengths)
+            return self.decoder.loss(dec_in_ids, dec_target_ids, h0=public_state(self._bridge(trace.state_n)),
+                                     lengths=dec_lengths)
 
     def loss_and_grad(self, src_ids, src_lengths, dec_in_ids, dec_target_ids, dec_lengths=None):
         """(L, ∂L/∂θ) with the keys of ``params``, by BPTT through decoder then encoder (S2).
@@ -204,13 +213,14 @@ class Seq2Seq:
         inp, trace = self._encode(src_ids, src_lengths)
         self._check_batch(inp, dec_in_ids)
         with _arguments(**_DEC_ARGS):
-            loss, dg = self.decoder.loss_and_grad(dec_in_ids, dec_target_ids, h0=self._bridge(trace.h_n),
+            loss, dg = self.decoder.loss_and_grad(dec_in_ids, dec_target_ids, h0=public_state(self._bridge(trace.state_n)),
                                                   lengths=dec_lengths)
         no_top = np.zeros_like(trace.top)  # the encoder has no loss of its own: G_t = 0
-        eg = self.encoder.backprop(trace, no_top, dh_n=self._bridge_backward(dg.dh0))  # (S2)
+        dstate0 = dg.dh0 if isinstance(dg.dh0, tuple) else (dg.dh0,)
+        eg = self.encoder.backprop(trace, no_top, dstate_n=self._bridge_backward(dstate0))  # (S2)
         grads = Gradients((ENC + k, eg[k]) for k in self._enc_names)
         grads.update((DEC + k, dg[k]) for k in self._dec_names)
-        grads.dh0 = eg.dh0  # ∂L/∂h^e_0 (the encoder starts from zeros; kept for checks)
+        grads.dh0 = public_state(eg.dh0)  # ∂L/∂h^e_0 (the encoder starts from zeros; kept for checks)
         return loss, grads
 
     def _check_batch(self, inp: Inputs, dec_in_ids) -> None:
@@ -233,15 +243,16 @@ class Seq2Seq:
                     or not np.isfinite(temperature) or temperature <= 0:
                 raise ValueError(f"temperature must be None (greedy) or a float > 0, got {temperature!r}")
             rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-        h = self.encode(src_ids, src_lengths)
-        B = h.shape[1]
+        self._sync()
+        state = self._bridge(self._encode(src_ids, src_lengths)[1].state_n)
+        B = state[0].shape[1]
         tok = np.full(B, sos, dtype=np.int64)
         emitted = []
         done = np.zeros(B, dtype=bool)
         for _ in range(max_len):
             # one decoder step (T = 1) through the core's forward on validated inputs, (F1)–(F4)
-            trace = self.decoder.run(Inputs(tok[None], h, None, None))
-            h = trace.h_n
+            trace = self.decoder.run(Inputs(tok[None], state, None, None))
+            state = trace.state_n
             o = self.decoder.logits(trace.top[0])  # (F4)
             if temperature is None:
                 tok = o.argmax(axis=1)

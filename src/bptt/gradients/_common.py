@@ -1,7 +1,7 @@
 """Small pieces the gradient methods share: option checks and the returned Gradients dict."""
 from __future__ import annotations
 
-from ..outputs import Gradients
+from ..outputs import Gradients, public_state
 
 
 def no_options(method: str, options: dict) -> None:
@@ -18,8 +18,16 @@ def no_bidirectional(net, method: str, why: str) -> None:
                          "use method='bptt' or method='unrolled'")
 
 
-def ordered(net, grads: dict, dh0, dx) -> Gradients:
-    """A Gradients dict with the keys (and order) of ``net.params``, carrying dh0 and dx."""
+def ordered(net, grads: dict, dstate0: tuple, dx) -> Gradients:
+    """A Gradients dict with the keys (and order) of ``net.params``, carrying dx and dh0, the
+    public form of the state tuple ∂L/∂state_0 (an array, or LSTM's pair (∂L/∂h_0, ∂L/∂c_0))."""
     out = Gradients((k, grads[k]) for k in net.params)
-    out.dh0, out.dx = dh0, dx
+    out.dh0, out.dx = public_state(dstate0), dx
     return out
+
+
+def elman_only(net, method: str, why: str) -> None:
+    """Raise a ValueError naming the cell when ``method`` is written for the Elman cell alone."""
+    if net.cell.name != "elman":
+        raise ValueError(f"method={method!r} is written for the Elman cell ({why}); got cell="
+                         f"{net.cell.name!r}: use method='bptt' or method='tbptt'")

@@ -1,6 +1,7 @@
 """Reverse-mode BPTT: the forward pass once, then the delta recursion backwards (elman.py)."""
 from __future__ import annotations
 
+from ..outputs import public_state
 from ._common import no_options, ordered
 
 
@@ -12,5 +13,5 @@ def loss_and_grad(net, batch, input_grad=False, **options):
     grads = net.backprop(trace, G, input_grad=input_grad)
     grads.update(head)
     out = ordered(net, grads, grads.dh0, grads.dx)
-    out.h_n = trace.h_n
+    out.h_n = public_state(trace.state_n)
     return loss, out

@@ -29,10 +29,11 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate as v
-from .. import activations, elman
+from .. import activations
 from ..batch import Batch, make_batch
+from ..cells import elman
 from ..outputs import param_name
-from ._common import no_bidirectional, no_options, ordered
+from ._common import elman_only, no_bidirectional, no_options, ordered
 
 _WHY_BIDIRECTIONAL = "RTRL runs forward in time and the reverse direction needs the future"
 
@@ -44,7 +45,7 @@ def loss_and_grad(net, batch, input_grad=False, **options):
     if input_grad:
         raise ValueError("method='rtrl' does not support input_grad=True: ∂L/∂x_t is a backward "
                          "quantity (it needs the losses after t); use method='bptt' or 'unrolled'")
-    online = Online(net, batch.h0)
+    online = Online(net, batch.state0[0])
     loss, total, dh0 = 0.0, {k: np.zeros_like(p) for k, p in net.params.items()}, 0
     for t in range(batch.T):
         active = None if batch.active is None else batch.active[t:t + 1]
@@ -54,7 +55,7 @@ def loss_and_grad(net, batch, input_grad=False, **options):
         for k in total:
             total[k] += g[k]
         dh0 = dh0 + g.dh0
-    return loss, ordered(net, total, dh0, None)
+    return loss, ordered(net, total, (dh0,), None)
 
 
 class Online:
@@ -73,6 +74,7 @@ class Online:
 
     def __init__(self, net, h0=None):
         no_bidirectional(net, "rtrl", _WHY_BIDIRECTIONAL)
+        elman_only(net, "rtrl", "its sensitivity recursion (R1) is the Elman step's")
         self.net = net
         self.t = 0
         self.h = None  # (L, B, H) once started
@@ -121,7 +123,7 @@ class Online:
         batch = make_batch(net, x_t[None], y_t[None], mask[None], self.h, None)
         batch.active = active
         if self.h is None:
-            self._start(batch.h0)
+            self._start(batch.state0[0])
         return self._step(batch)
 
     def _step(self, batch):
@@ -170,4 +172,4 @@ class Online:
                 grads[key] = (G @ top[key].reshape(B * H, -1)).reshape(net.params[key].shape)
         dh0 = np.stack([np.einsum("bi,bij->bj", G.reshape(B, H), top[f"h0[{m}]"])
                         for m in range(net.num_layers)])
-        return loss, ordered(net, grads, dh0, None)
+        return loss, ordered(net, grads, (dh0,), None)

@@ -76,10 +76,10 @@ def loss_and_grad(net, batch, input_grad=False, *, k1=None, k2=None, **options):
     k1, k2 = check_options(k1, k2)
     no_bidirectional(net, "tbptt", "truncation runs forward in time and the reverse direction "
                                    "reads the sequence from its end")
-    T, L = batch.T, net.num_layers
-    states = {0: batch.h0}  # step s -> every layer's h_s, (L, B, H); only the ones still needed
+    T = batch.T
+    states = {0: batch.state0}  # step s -> every layer's state tuple; only the ones still needed
     grads = {k: np.zeros_like(p) for k, p in net.params.items()}
-    dh0 = np.zeros_like(batch.h0)
+    dstate0 = tuple(np.zeros_like(part) for part in batch.state0)
     dx = np.zeros(batch.x.shape, dtype=net.dtype) if input_grad else None
     loss, prev = 0.0, 0
     while prev < T:
@@ -90,23 +90,25 @@ def loss_and_grad(net, batch, input_grad=False, *, k1=None, k2=None, **options):
         trace = net.run(window)  # forward over (lo, τ] from h_lo, a constant unless lo = 0
         w = batch.w[lo:tau].copy()
         w[:prev - lo] = 0  # the losses of steps ≤ the previous update were injected there
-        wbatch = Batch(window.x, window.h0, None, active, y=batch.y[lo:tau], w=w)
+        wbatch = Batch(window.x, window.state0, None, active, y=batch.y[lo:tau], w=w)
         loss_u, head, G = net.head_backward(wbatch, trace.top)  # (B8) for t ∈ (τ − k1, τ]
         g = net.backprop(trace, G, input_grad=input_grad)  # (B1)–(B7) over the window only
         loss += loss_u
         for k in grads:
             grads[k] += head[k] if k in head else g[k]
         if lo == 0:  # the window reaches h_0: ∂L/∂h_0 gets these losses (else h_lo is cut)
-            dh0 += g.dh0
+            for total, part in zip(dstate0, g.dh0):
+                total += part
         if input_grad:
             dx[lo:tau] += g.dx
         for s in range(prev + 1, tau + 1):  # keep the states later windows start from
             if _starts_a_window(s, T, k1, k2):
-                states[s] = np.stack([trace.caches[l].h[s - lo] for l in range(L)])
+                at = [net.cell.state_at(cache, s - lo) for cache in trace.caches]  # per layer
+                states[s] = tuple(np.stack(parts) for parts in zip(*at))
         next_lo = max(0, min(tau + k1, T) - k2)  # no later window starts before this
         states = {s: h for s, h in states.items() if s >= next_lo}
         prev = tau
-    return loss, ordered(net, grads, dh0, dx)
+    return loss, ordered(net, grads, dstate0, dx)
 
 
 def _starts_a_window(s: int, T: int, k1: int, k2: int) -> bool:

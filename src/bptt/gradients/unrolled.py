@@ -30,24 +30,25 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import activations, elman
-from ._common import no_options, ordered
+from .. import activations
+from ..cells import elman
+from ._common import elman_only, no_options, ordered
 
 
 def loss_and_grad(net, batch, input_grad=False, **options):
     """(L, Gradients) by the unrolled sum (U1)–(U5) for every layer and direction; the layers
     are walked top to bottom by net.backprop, each one's sum computed by ``layer_sum``."""
     no_options("unrolled", options)
+    elman_only(net, "unrolled", "its Jacobians (U2) are diag(f'(z)) W")
     trace = net.run(batch)  # forward (F1)–(F3), every state kept
     loss, head, G_top = net.head_backward(batch, trace.top)  # L, {V, c}, G_t = ∂L_t/∂h_t (B8)
-    grads = net.backprop(trace, G_top, input_grad=input_grad, layer_backward=_layer)
+    def layer(cache, G, dstate_T, p, need_dx):  # the cell's backward signature, for net.backprop
+        grads, dx, dh0 = layer_sum(cache, G, p["U"], p["W"], net.activation, need_dx)
+        return grads, dx, (dh0,)  # no gradient reaches h_T from outside (dstate_T is None)
+
+    grads = net.backprop(trace, G_top, input_grad=input_grad, layer_backward=layer)
     grads.update(head)
     return loss, ordered(net, grads, grads.dh0, grads.dx)
-
-
-def _layer(cache, G, dh_T, U, W, activation, need_dx):
-    """elman.backward's signature for net.backprop; no gradient arrives on h_T from outside."""
-    return layer_sum(cache, G, U, W, activation, need_dx)
 
 
 def layer_sum(cache, G, U, W, activation, need_dx, first_kept=None):

@@ -25,6 +25,7 @@ import numpy as np
 from ..batch import make_inputs
 from ..losses import log_softmax
 from ..model import RNN
+from ..outputs import public_state
 from . import addition, digits, parity
 
 DEFAULT_TASK = "addition"
@@ -223,7 +224,7 @@ class Recipe:
 def logits(net: RNN, x, h0=None):
     """(o (T, B, K), h_n): the head's logits o_t = h_t Vᵀ + c (F4) and the final states."""
     trace = net.run(make_inputs(net, x, h0, None))
-    return net.logits(trace.top), trace.h_n
+    return net.logits(trace.top), public_state(trace.state_n)
 
 
 def nll_sum(o, y) -> float:

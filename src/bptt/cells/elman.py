@@ -38,7 +38,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import activations, compiled
+from .. import _validate as v
+from .. import activations, compiled
+from .. import init as inits
 
 
 @dataclass
@@ -164,3 +166,53 @@ def _scatter_add(out, ids, rows, passes=8):
         rest_ids = sorted_ids[rest]
         first = np.flatnonzero(np.r_[True, rest_ids[1:] != rest_ids[:-1]])
         out[rest_ids[first]] += np.add.reduceat(rows[order[rest]], first, axis=0)
+
+
+class Elman:
+    """The Elman cell of (F1)–(F3)/(B1)–(B7) behind the interface of ``bptt.cells``:
+    state (h,), parameters U (H, D_in), W (H, H), b (H,); activation f ∈ activations.NAMES."""
+
+    name = "elman"
+
+    def __init__(self, activation: str = "tanh"):
+        self.activation = v.choice("activation", activation, activations.NAMES)
+
+    @classmethod
+    def make(cls, activation="tanh", **options):
+        _no_options(cls.name, options)
+        return cls(activation)
+
+    @property
+    def options(self) -> dict:
+        return {}
+
+    def output_size(self, H: int) -> int:
+        return H
+
+    def state_sizes(self, H: int) -> tuple:
+        return (H,)
+
+    def param_shapes(self, H: int, D_in: int) -> dict:
+        return {"U": (H, D_in), "W": (H, H), "b": (H,)}
+
+    def init(self, scheme: str, rng, H: int, D_in: int) -> dict:
+        return inits.layer(scheme, rng, H, D_in)
+
+    def forward(self, x, state0, p, active):
+        h, cache = forward(x, state0[0], p["U"], p["W"], p["b"], self.activation, active)
+        return h[1:], cache, (h[-1],)  # frozen past each end, so h_T is the last valid state
+
+    def backward(self, cache, G, dstate_T, p, need_dx):
+        dh_T = None if dstate_T is None else dstate_T[0]
+        grads, dx, dh0 = backward(cache, G, dh_T, p["U"], p["W"], self.activation, need_dx)
+        return grads, dx, (dh0,)
+
+    def state_at(self, cache, t: int) -> tuple:
+        return (cache.h[t],)
+
+
+def _no_options(cell: str, options: dict) -> None:
+    """Raise if options belonging to other cells were set (e.g. proj_size for an Elman cell)."""
+    set_ = sorted(k for k, value in options.items() if value is not None)
+    if set_:
+        raise ValueError(f"cell={cell!r} takes no option {', '.join(set_)}")

@@ -1,0 +1,38 @@
+r"""Recurrent cells: one layer, one direction, over a whole sequence, behind ONE interface.
+
+model.py stacks layers, runs the reverse direction, freezes states past each sequence's end
+and owns the head; a cell only maps a sequence to its states and back. Every cell is an
+object (its options, e.g. Elman's activation, are attributes) with:
+
+    name                          "elman", "lstm", "gru"
+    options                       {option: value} beyond ``activation`` (JSON-able, for config)
+    output_size(H)                width of h_t (H; an LSTM with proj_size P: P)
+    state_sizes(H)                the widths of the state tuple: (H,) for Elman and GRU (h),
+                                  (P or H, H) for LSTM (h, c) — torch's (h_0, c_0) order
+    param_shapes(H, D_in)         {base name: shape}, e.g. {"U": (H, D_in), "W": (H, H), "b": (H,)}
+    init(scheme, rng, H, D_in)    {base name: float64 array} (init.py's schemes)
+    forward(x, state0, p, active) -> (h, cache, state_T)
+    backward(cache, G, dstate_T, p, need_dx) -> (grads, dx, dstate0)
+    state_at(cache, t)            the state tuple after t steps (t = 0: state0), for truncation
+
+x: (T, B, D_in) float or (T, B) int ids (gathered, never one-hot); state0, state_T, dstate0:
+tuples of (B, size) arrays in the order of ``state_sizes``; dstate_T: such a tuple or None
+(no gradient reaches the final state from outside); p: {base name: array} of this layer and
+direction; active: (T, B) bool or None — past its end a sequence's state (every part of it)
+is frozen, F3 of elman.py. h: (T, B, output_size) the states h_1 … h_T (what the layer above
+or the head reads); G: (T, B, output_size) = ∂L/∂h_t from the head or the layer above;
+grads: {base name: array} with the shapes of ``param_shapes``; dx: (T, B, D_in) when need_dx
+(float inputs), else None. Each cell's module holds its own labelled derivation.
+"""
+from __future__ import annotations
+
+from .elman import Elman
+
+CELLS = {"elman": Elman}
+
+
+def make(name: str, activation: str = "tanh", **options):
+    """The cell called ``name`` with its options; an option another cell owns is a ValueError."""
+    if not isinstance(name, str) or name not in CELLS:
+        raise ValueError(f"cell must be one of {', '.join(map(repr, CELLS))}; got {name!r}")
+    return CELLS[name].make(activation=activation, **options)
