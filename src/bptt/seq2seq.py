@@ -53,6 +53,7 @@ import numbers
 import numpy as np
 
 from . import _validate as v
+from . import cells
 from .batch import Inputs, make_inputs
 from .losses import softmax
 from .model import RNN, _float_dtype
@@ -61,6 +62,7 @@ from .outputs import Gradients, public_state
 __all__ = ["Seq2Seq", "teacher_forcing", "pad_batch", "exact_match", "translate_texts"]
 
 ENC, DEC = "enc.", "dec."
+CELL_OPTIONS = ("forget_bias", "reset_after")  # the cells' options a Seq2Seq takes (no LSTM proj_size)
 
 
 class Seq2Seq:
@@ -68,24 +70,36 @@ class Seq2Seq:
 
     src_vocab_size / tgt_vocab_size: the encoder's input and the decoder's input/output vocab;
     hidden_size H (the decoder's is dirs·H); num_layers (both networks); bidirectional
-    (the encoder); activation, init, seed, dtype as for ``RNN``."""
+    (the encoder); cell the encoder's cell (bptt.cells), decoder_cell the decoder's (None: the
+    same); the bridge (S1) carries every part of the state, so both must have the same parts
+    (an LSTM's (h, c) reaches an LSTM decoder; Elman and GRU both carry h); activation,
+    forget_bias, reset_after (the cells' options, for both networks), init, seed, dtype as for
+    ``RNN``."""
 
     def __init__(self, src_vocab_size, tgt_vocab_size, hidden_size, *, num_layers=1,
-                 bidirectional=False, activation="tanh", init="uniform", seed=None,
-                 dtype=np.float32):
+                 bidirectional=False, cell="elman", decoder_cell=None, activation="tanh",
+                 init="uniform", seed=None, dtype=np.float32, forget_bias=None, reset_after=None):
         if isinstance(seed, bool) or (seed is not None and not isinstance(seed, numbers.Integral)):
             raise TypeError(f"seed must be None or an integer, got {seed!r}")
         enc_seed, dec_seed = (None, None) if seed is None else (
             int(s) for s in np.random.SeedSequence(int(seed)).generate_state(2))
         common = dict(activation=activation, num_layers=num_layers, init=init, dtype=dtype)
-        # The encoder's head (output_size=1) is never used: only run/backprop, which read U, W, b.
+        options = {"forget_bias": forget_bias, "reset_after": reset_after}
+        decoder_cell = cell if decoder_cell is None else decoder_cell
+        # The encoder's head (output_size=1) is never used: only run/backprop, which read the layers.
         with _arguments(input_size="src_vocab_size"):
-            self.encoder = RNN(src_vocab_size, hidden_size, 1, bidirectional=bidirectional,
-                               seed=enc_seed, **common)
+            self.encoder = RNN(src_vocab_size, hidden_size, 1, cell=cell, bidirectional=bidirectional,
+                               seed=enc_seed, **common, **cells.options_for(cell, options))
         dirs = self.encoder.num_directions
-        with _arguments(input_size="tgt_vocab_size"):
+        with _arguments(input_size="tgt_vocab_size", cell="decoder_cell"):
             self.decoder = RNN(tgt_vocab_size, dirs * hidden_size, tgt_vocab_size, output="softmax",
-                               seed=dec_seed, **common)
+                               cell=decoder_cell, seed=dec_seed, **common,
+                               **cells.options_for(decoder_cell, options))
+        enc_parts, dec_parts = (len(n.cell.state_sizes(1)) for n in (self.encoder, self.decoder))
+        if enc_parts != dec_parts:
+            raise ValueError(f"the bridge carries the encoder's whole state into the decoder: cell="
+                             f"{self.encoder.cell.name!r} has {enc_parts} state part(s), decoder_cell="
+                             f"{self.decoder.cell.name!r} {dec_parts}; pick cells with the same state")
         self.seed = None if seed is None else int(seed)
         self.dtype = _float_dtype(dtype)
         self._enc_names = [k for k in self.encoder.params if k not in ("V", "c")]
@@ -120,8 +134,11 @@ class Seq2Seq:
         return {
             "src_vocab_size": self.src_vocab_size, "tgt_vocab_size": self.tgt_vocab_size,
             "hidden_size": self.hidden_size, "num_layers": self.num_layers,
-            "bidirectional": self.bidirectional, "activation": self.encoder.activation,
+            "bidirectional": self.bidirectional, "cell": self.encoder.cell.name,
+            "decoder_cell": self.decoder.cell.name, "activation": self.encoder.activation,
             "init": self.encoder.init, "seed": self.seed, "dtype": np.dtype(self.dtype).name,
+            **{k: v for net in (self.decoder, self.encoder) for k, v in net.cell.options.items()
+               if k in CELL_OPTIONS},
         }
 
     @classmethod

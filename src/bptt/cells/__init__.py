@@ -5,7 +5,8 @@ and owns the head; a cell only maps a sequence to its states and back. Every cel
 object (its options, e.g. Elman's activation, are attributes) with:
 
     name                          "elman", "lstm", "gru"
-    options                       {option: value} beyond ``activation`` (JSON-able, for config)
+    OPTIONS                       the names of its options beyond ``activation`` (a class attribute)
+    options                       {option: value} of those (JSON-able, for config)
     output_size(H)                width of h_t (H; an LSTM with proj_size P: P)
     state_sizes(H)                the widths of the state tuple: (H,) for Elman and GRU (h),
                                   (P or H, H) for LSTM (h, c) — torch's (h_0, c_0) order
@@ -29,6 +30,13 @@ from __future__ import annotations
 from .elman import Elman
 
 CELLS = {"elman": Elman}
+
+
+def options_for(name: str, options: dict) -> dict:
+    """The entries of ``options`` that the cell ``name`` takes (its class's OPTIONS), for a
+    model that passes one set of options to several cells (Seq2Seq); an unknown name is left
+    for ``make`` to report."""
+    return {k: v for k, v in options.items() if k in getattr(CELLS.get(name), "OPTIONS", ())}
 
 
 def make(name: str, activation: str = "tanh", **options):

@@ -173,6 +173,7 @@ class Elman:
     state (h,), parameters U (H, D_in), W (H, H), b (H,); activation f ∈ activations.NAMES."""
 
     name = "elman"
+    OPTIONS = ()
 
     def __init__(self, activation: str = "tanh"):
         self.activation = v.choice("activation", activation, activations.NAMES)
