@@ -4,7 +4,7 @@
 
 1. ids: ∂L/∂U by np.add.at into a (V, H) buffer + a transposed copy (what elman.py first did),
    sorting the ids once and summing runs with np.add.reduceat into only the touched columns
-   of a (H, V) buffer (what it did next), and the library's pass-wise elman._scatter_add.
+   of a (H, V) buffer (what it did next), and the library's pass-wise elman.scatter_add.
 2. The ids gather's parts: the Uᵀ copy, np.take buffered or not, the (H, V) zero-fill.
 3. The recurrent GEMM of the time loop, (B, H) @ (H, H), with OpenBLAS at 2 threads and at
    1 thread (set through OpenBLAS's own C API, as threadpoolctl would).

@@ -135,7 +135,7 @@ def test_scatter_add_sums_every_row_of_each_id(ids):
     rng = np.random.default_rng(7)
     rows = rng.standard_normal((len(ids), 3))
     out, expected = np.zeros((10, 3)), np.zeros((10, 3))
-    elman._scatter_add(out, ids, rows, passes=4)
+    elman.scatter_add(out, ids, rows, passes=4)
     np.add.at(expected, ids, rows)
     np.testing.assert_allclose(out, expected, rtol=1e-14, atol=1e-14)
     assert not out[np.setdiff1d(np.arange(10), ids)].any()  # ids never seen stay exactly zero

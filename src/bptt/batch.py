@@ -53,6 +53,9 @@ def make_inputs(net, x, h0, lengths) -> Inputs:
             f"x must be float inputs of shape (T, B, {D}) or integer token ids of shape (T, B); "
             f"got dtype {x.dtype} with shape {x.shape}"
         )
+    if net.embedding_size and x.ndim != 2:
+        raise ValueError(f"x must be integer token ids of shape (T, B) for a model with an embedding "
+                         f"(embedding_size={net.embedding_size}); got dtype {x.dtype} with shape {x.shape}")
     if x.shape[0] == 0 or x.shape[1] == 0:
         raise ValueError(f"x must have T ≥ 1 steps and B ≥ 1 sequences, got shape {x.shape}")
     T, B = x.shape[:2]

@@ -372,7 +372,7 @@ def _head_gradients(net, batch, top, carries):
     y = batch.y.reshape((-1,) + batch.y.shape[2:])[rows]
     _, d_o = net.head.value_and_grad(o, y, np.ones(len(rows)))
     G = np.zeros((top.shape[0] * top.shape[1], top.shape[-1]))
-    G[rows] = d_o @ net.params["V"]  # (B8)
+    G[rows] = d_o @ net.head_weight  # (B8)
     return G.reshape(top.shape)
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validate as v
-from . import cells
+from . import cells, embedding
 from . import init as inits
 from .batch import Batch, Inputs, make_batch, make_inputs
 from .gradients import METHODS
@@ -42,11 +42,14 @@ class RNN:
     init ∈ uniform, xavier, orthogonal, identity (init.py); dtype float32 or float64.
     Cell options (None: the cell's default; an option of another cell is a ValueError):
     proj_size (LSTM: h_t = W_hr(o ⊙ tanh c_t) of width P), forget_bias (LSTM: the forget
-    gate's initial bias), reset_after (GRU: torch's reset after the recurrent product)."""
+    gate's initial bias), reset_after (GRU: torch's reset after the recurrent product).
+    embedding_size d: integer-id inputs go through E (input_size, d) first (embedding.py);
+    tie_weights: the head's V is E (needs output_size = input_size and d = dirs·H)."""
 
     def __init__(self, input_size, hidden_size, output_size, *, cell="elman", activation="tanh",
                  output="softmax", loss=None, num_layers=1, bidirectional=False, init="uniform",
-                 seed=None, dtype=np.float32, proj_size=None, forget_bias=None, reset_after=None):
+                 seed=None, dtype=np.float32, proj_size=None, forget_bias=None, reset_after=None,
+                 embedding_size=None, tie_weights=False):
         self.input_size = v.positive_int("input_size", input_size)
         self.hidden_size = v.positive_int("hidden_size", hidden_size)
         self.output_size = v.positive_int("output_size", output_size)
@@ -65,6 +68,16 @@ class RNN:
         if seed is not None and seed < 0:
             raise ValueError(f"seed must be None or an integer ≥ 0, got {seed}")
         self.seed = seed
+        self.embedding_size = None if embedding_size is None else v.positive_int("embedding_size", embedding_size)
+        if not isinstance(tie_weights, bool):
+            raise TypeError(f"tie_weights must be True or False, got {tie_weights!r}")
+        head_in = self.num_directions * self.state_width
+        if tie_weights and (self.embedding_size != head_in or self.output_size != self.input_size):
+            raise ValueError(f"tie_weights=True makes the head's V (output_size, {head_in}) the embedding E "
+                             f"(input_size, embedding_size): it needs embedding_size={head_in} and output_size="
+                             f"input_size; got embedding_size={self.embedding_size}, output_size="
+                             f"{self.output_size}, input_size={self.input_size}")
+        self.tie_weights = tie_weights
         self.params = self._init_params(np.random.default_rng(seed))
 
     # ---------------------------------------------------------------- configuration
@@ -82,6 +95,8 @@ class RNN:
             "output": self.head.output, "loss": self.head.loss, "num_layers": self.num_layers,
             "bidirectional": self.bidirectional, "init": self.init, "seed": self.seed,
             "dtype": np.dtype(self.dtype).name, **self.cell.options,
+            **({"embedding_size": self.embedding_size, "tie_weights": self.tie_weights}
+               if self.embedding_size else {}),
         }
 
     @property
@@ -99,7 +114,7 @@ class RNN:
         """(layer, direction, row l·dirs + d, D_in) for every layer and direction, bottom up."""
         dirs = self.num_directions
         for layer in range(self.num_layers):
-            D_in = self.input_size if layer == 0 else dirs * self.state_width
+            D_in = (self.embedding_size or self.input_size) if layer == 0 else dirs * self.state_width
             for d in range(dirs):
                 yield layer, d, layer * dirs + d, D_in
 
@@ -114,7 +129,10 @@ class RNN:
         for layer, d, _, D_in in self._layers():
             for base, shape in self.cell.param_shapes(self.hidden_size, D_in).items():
                 shapes[param_name(base, layer, d)] = shape
-        shapes["V"] = (self.output_size, self.num_directions * self.state_width)
+        if self.embedding_size:
+            shapes["E"] = (self.input_size, self.embedding_size)
+        if not self.tie_weights:
+            shapes["V"] = (self.output_size, self.num_directions * self.state_width)
         shapes["c"] = (self.output_size,)
         return shapes
 
@@ -123,7 +141,12 @@ class RNN:
         for layer, d, _, D_in in self._layers():
             for base, value in self.cell.init(self.init, rng, self.hidden_size, D_in).items():
                 params[param_name(base, layer, d)] = value
-        params.update(inits.head(self.init, rng, self.output_size, self.num_directions * self.state_width))
+        head = inits.head(self.init, rng, self.output_size, self.num_directions * self.state_width)
+        if self.embedding_size:  # torch's nn.Embedding draws N(0, 1); tied, E starts as the head's V
+            params["E"] = head["V"] if self.tie_weights else rng.standard_normal((self.input_size, self.embedding_size))
+        if self.tie_weights:
+            del head["V"]
+        params.update(head)
         return {k: np.ascontiguousarray(a, dtype=self.dtype) for k, a in params.items()}
 
     def set_params(self, params: dict) -> None:
@@ -172,7 +195,9 @@ class RNN:
         """The hidden layers over a validated batch: every layer and direction (the cell's forward)."""
         T, B = inp.T, inp.B
         rev = reverse_index(inp.lengths, T, B) if self.bidirectional else None
-        layer_in, caches, outs = inp.x, [], []
+        ids = inp.x if self.embedding_size else None
+        layer_in = inp.x if ids is None else embedding.forward(self.params["E"], ids)  # (E1)
+        caches, outs = [], []
         state_n = tuple(np.empty(shape, dtype=self.dtype) for shape in self.state_shapes(B))
         for layer, d, k, _ in self._layers():
             x_d = gather_time(layer_in, rev) if d else layer_in
@@ -185,7 +210,7 @@ class RNN:
             if d == self.num_directions - 1:  # the layer is done: its output feeds the next
                 layer_in = np.concatenate(outs, axis=-1) if d else outs[0]
                 outs = []
-        return Trace(layer_in, state_n, caches, rev)
+        return Trace(layer_in, state_n, caches, rev, ids, inp.active)
 
     def backprop(self, trace: Trace, d_top, dstate_n=None, input_grad=False, layer_backward=None) -> Gradients:
         """Every layer's backward, top to bottom. d_top: (T, B, dirs·H) = G_t of the top layer;
@@ -200,7 +225,7 @@ class RNN:
         dstate0 = tuple(np.empty(shape, dtype=self.dtype) for shape in self.state_shapes(d_top.shape[1]))
         d_in = None
         for layer, d, k, _ in reversed(list(self._layers())):
-            need_dx = layer > 0 or input_grad
+            need_dx = layer > 0 or input_grad or trace.ids is not None
             G = d_top[..., d * H:(d + 1) * H]
             G = gather_time(G, trace.reverse) if d else np.ascontiguousarray(G)
             dstate_T = None if dstate_n is None else tuple(s[k] for s in dstate_n)
@@ -214,8 +239,17 @@ class RNN:
                 d_in = dx if d_in is None else d_in + dx
             if d == 0:  # the layer is done (its directions run in reverse order): go down
                 d_top, d_in = d_in, None
+        if trace.ids is not None:  # d_top is ∂L/∂x̃, the embedded inputs' gradient
+            grads["E"] = embedding.backward(trace.ids, d_top, trace.active, self.input_size)  # (E2)
         grads.dh0 = dstate0  # the state tuple; gradients._common.ordered gives the public form
         grads.dx = d_top if input_grad else None
+        return grads
+
+    def add_head_grads(self, grads: dict, head: dict) -> dict:
+        """Add the head's {V, c} (B8) into ``grads``: with tie_weights, V's gradient adds to E's."""
+        for k, g in head.items():
+            k = "E" if k == "V" and self.tie_weights else k
+            grads[k] = grads[k] + g if k in grads else g
         return grads
 
     def head_backward(self, batch: Batch, top: np.ndarray) -> tuple[float, dict, np.ndarray]:
@@ -227,7 +261,7 @@ class RNN:
         top_rows = top.reshape(-1, top.shape[-1])[rows]  # a view when every step has a loss
         y = batch.y.reshape((-1,) + batch.y.shape[2:])[rows]
         w = batch.w.reshape(-1)[rows]
-        V, c = self.params["V"], self.params["c"]
+        V, c = self.head_weight, self.params["c"]
         VT = np.ascontiguousarray(V.T)
         d_o = np.empty((len(w), self.output_size), dtype=self.dtype)
         step = max(64, _HEAD_BLOCK_ELEMENTS // self.output_size)
@@ -260,7 +294,12 @@ class RNN:
 
     def logits(self, h: np.ndarray) -> np.ndarray:
         """o_t = h_t Vᵀ + c (F4) for top states h (..., dirs·H) -> (..., K)."""
-        return logits(h, self.params["V"].T, self.params["c"])
+        return logits(h, self.head_weight.T, self.params["c"])
+
+    @property
+    def head_weight(self) -> np.ndarray:
+        """The head's V (K, dirs·H): ``params["V"]``, or the embedding E when the weights are tied."""
+        return self.params["E" if self.tie_weights else "V"]
 
 
 def logits(h: np.ndarray, VT: np.ndarray, c: np.ndarray, out=None) -> np.ndarray:

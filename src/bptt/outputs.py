@@ -35,6 +35,8 @@ class Trace(NamedTuple):
     state_n: tuple
     caches: list
     reverse: np.ndarray | None
+    ids: np.ndarray | None = None  # (T, B) the ids an embedding layer read (embedding.py), else None
+    active: np.ndarray | None = None  # (T, B) the valid steps, or None (all)
 
 
 def param_name(base: str, layer: int, direction: int) -> str:

@@ -141,11 +141,11 @@ def _input_weight_grad(rows, x, U, active=None):
         valid = active.reshape(-1)
         ids, rows = ids[valid], rows[valid]
     dU = np.zeros_like(U)
-    _scatter_add(dU.T, ids, rows)
+    scatter_add(dU.T, ids, rows)
     return dU
 
 
-def _scatter_add(out, ids, rows, passes=8):
+def scatter_add(out, ids, rows, passes=8):
     """out[v] += Σ_{n: ids_n = v} rows_n for out (V, H), ids (N,), rows (N, H).
 
     Pass k adds every id's k-th row (in order of appearance): within a pass the ids are

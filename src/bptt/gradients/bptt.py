@@ -11,7 +11,7 @@ def loss_and_grad(net, batch, input_grad=False, **options):
     trace = net.run(batch)
     loss, head, G = net.head_backward(batch, trace.top)
     grads = net.backprop(trace, G, input_grad=input_grad)
-    grads.update(head)
+    net.add_head_grads(grads, head)
     out = ordered(net, grads, grads.dh0, grads.dx)
     out.h_n = public_state(trace.state_n)
     return loss, out

@@ -75,6 +75,9 @@ class Online:
     def __init__(self, net, h0=None):
         no_bidirectional(net, "rtrl", _WHY_BIDIRECTIONAL)
         elman_only(net, "rtrl", "its sensitivity recursion (R1) is the Elman step's")
+        if net.embedding_size:
+            raise ValueError("method='rtrl' does not support embedding_size: its sensitivities (R2) "
+                             "read x_t directly; use method='bptt' or method='tbptt'")
         self.net = net
         self.t = 0
         self.h = None  # (L, B, H) once started

@@ -94,8 +94,9 @@ def loss_and_grad(net, batch, input_grad=False, *, k1=None, k2=None, **options):
         loss_u, head, G = net.head_backward(wbatch, trace.top)  # (B8) for t ∈ (τ − k1, τ]
         g = net.backprop(trace, G, input_grad=input_grad)  # (B1)–(B7) over the window only
         loss += loss_u
+        net.add_head_grads(g, head)
         for k in grads:
-            grads[k] += head[k] if k in head else g[k]
+            grads[k] += g[k]
         if lo == 0:  # the window reaches h_0: ∂L/∂h_0 gets these losses (else h_lo is cut)
             for total, part in zip(dstate0, g.dh0):
                 total += part

@@ -47,7 +47,7 @@ def loss_and_grad(net, batch, input_grad=False, **options):
         return grads, dx, (dh0,)  # no gradient reaches h_T from outside (dstate_T is None)
 
     grads = net.backprop(trace, G_top, input_grad=input_grad, layer_backward=layer)
-    grads.update(head)
+    net.add_head_grads(grads, head)
     return loss, ordered(net, grads, grads.dh0, grads.dx)
 
 
