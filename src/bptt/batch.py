@@ -16,12 +16,14 @@ from .sequences import last_step_mask, length_mask
 class Inputs:
     """x (T, B, D) float in the model dtype or (T, B) int64 ids; state0 the initial state tuple
     ((L·dirs, B, size), …) (model.RNN.state_shapes); lengths (B,) int64 or None; active (T, B)
-    bool or None (None: every step is valid)."""
+    bool or None (None: every step is valid); learned_state0: state0 is the model's trainable
+    initial state (``RNN(learn_h0=True)`` and no h0 passed), so its gradient is a parameter's."""
 
     x: np.ndarray
     state0: tuple
     lengths: np.ndarray | None
     active: np.ndarray | None
+    learned_state0: bool = False
 
     @property
     def T(self) -> int:
@@ -65,13 +67,15 @@ def make_inputs(net, x, h0, lengths) -> Inputs:
         lengths = v.int_array(lengths, "lengths", (B,), high=T + 1, low=1)
         if lengths.min() < T:
             active = length_mask(lengths, T)
-    return Inputs(x, state0, lengths, active)
+    return Inputs(x, state0, lengths, active, learned_state0=h0 is None and net.learn_h0)
 
 
 def initial_state(net, h0, B: int) -> tuple:
-    """The state tuple from the public ``h0``: None (zeros), an array (L·dirs, B, H), or for a
-    two-part state (LSTM) the pair (h0, c0) as torch takes it."""
+    """The state tuple from the public ``h0``: None (zeros, or the model's trainable initial
+    state), an array (L·dirs, B, H), or for a two-part state (LSTM) the pair (h0, c0) as torch."""
     shapes = net.state_shapes(B)
+    if h0 is None and net.learn_h0:  # the trainable h0 (c0), one row per layer and direction
+        return tuple(np.repeat(net.params[name][:, None, :], B, axis=1) for name in net.state0_names)
     if h0 is None:
         return tuple(np.zeros(shape, dtype=net.dtype) for shape in shapes)
     if len(shapes) == 1:
@@ -110,4 +114,4 @@ def make_batch(net, x, y, mask, h0, lengths) -> Batch:
             raise ValueError("mask must be non-negative (a weight per step; 0 = no loss)")
     if inp.active is not None:
         m = m * inp.active  # padding carries no loss
-    return Batch(inp.x, inp.state0, inp.lengths, inp.active, y=y, w=(m / B).astype(net.dtype))
+    return Batch(inp.x, inp.state0, inp.lengths, inp.active, inp.learned_state0, y=y, w=(m / B).astype(net.dtype))

@@ -44,12 +44,14 @@ class RNN:
     proj_size (LSTM: h_t = W_hr(o ⊙ tanh c_t) of width P), forget_bias (LSTM: the forget
     gate's initial bias), reset_after (GRU: torch's reset after the recurrent product).
     embedding_size d: integer-id inputs go through E (input_size, d) first (embedding.py);
-    tie_weights: the head's V is E (needs output_size = input_size and d = dirs·H)."""
+    tie_weights: the head's V is E (needs output_size = input_size and d = dirs·H).
+    learn_h0: the initial state is a parameter, "h0" (L·dirs, H) (and "c0" for an LSTM),
+    used whenever no h0 is passed (zeros at first, as the default state)."""
 
     def __init__(self, input_size, hidden_size, output_size, *, cell="elman", activation="tanh",
                  output="softmax", loss=None, num_layers=1, bidirectional=False, init="uniform",
                  seed=None, dtype=np.float32, proj_size=None, forget_bias=None, reset_after=None,
-                 embedding_size=None, tie_weights=False):
+                 embedding_size=None, tie_weights=False, learn_h0=False):
         self.input_size = v.positive_int("input_size", input_size)
         self.hidden_size = v.positive_int("hidden_size", hidden_size)
         self.output_size = v.positive_int("output_size", output_size)
@@ -78,6 +80,9 @@ class RNN:
                              f"input_size; got embedding_size={self.embedding_size}, output_size="
                              f"{self.output_size}, input_size={self.input_size}")
         self.tie_weights = tie_weights
+        if not isinstance(learn_h0, bool):
+            raise TypeError(f"learn_h0 must be True or False, got {learn_h0!r}")
+        self.learn_h0 = learn_h0
         self.params = self._init_params(np.random.default_rng(seed))
 
     # ---------------------------------------------------------------- configuration
@@ -97,6 +102,7 @@ class RNN:
             "dtype": np.dtype(self.dtype).name, **self.cell.options,
             **({"embedding_size": self.embedding_size, "tie_weights": self.tie_weights}
                if self.embedding_size else {}),
+            **({"learn_h0": True} if self.learn_h0 else {}),
         }
 
     @property
@@ -134,7 +140,14 @@ class RNN:
         if not self.tie_weights:
             shapes["V"] = (self.output_size, self.num_directions * self.state_width)
         shapes["c"] = (self.output_size,)
+        for name, (n, _, size) in zip(self.state0_names, self.state_shapes(1)):
+            shapes[name] = (n, size)
         return shapes
+
+    @property
+    def state0_names(self) -> tuple:
+        """The parameter names of a trainable initial state: ("h0",) or ("h0", "c0"); () without."""
+        return ("h0", "c0")[:len(self.cell.state_sizes(1))] if self.learn_h0 else ()
 
     def _init_params(self, rng) -> dict:
         params = {}
@@ -147,6 +160,8 @@ class RNN:
         if self.tie_weights:
             del head["V"]
         params.update(head)
+        for name, (n, _, size) in zip(self.state0_names, self.state_shapes(1)):
+            params[name] = np.zeros((n, size))
         return {k: np.ascontiguousarray(a, dtype=self.dtype) for k, a in params.items()}
 
     def set_params(self, params: dict) -> None:

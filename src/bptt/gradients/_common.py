@@ -1,6 +1,8 @@
 """Small pieces the gradient methods share: option checks and the returned Gradients dict."""
 from __future__ import annotations
 
+import numpy as np
+
 from ..outputs import Gradients, public_state
 
 
@@ -18,9 +20,13 @@ def no_bidirectional(net, method: str, why: str) -> None:
                          "use method='bptt' or method='unrolled'")
 
 
-def ordered(net, grads: dict, dstate0: tuple, dx) -> Gradients:
+def ordered(net, grads: dict, dstate0: tuple, dx, batch) -> Gradients:
     """A Gradients dict with the keys (and order) of ``net.params``, carrying dx and dh0, the
-    public form of the state tuple ∂L/∂state_0 (an array, or LSTM's pair (∂L/∂h_0, ∂L/∂c_0))."""
+    public form of the state tuple ∂L/∂state_0 (an array, or LSTM's pair (∂L/∂h_0, ∂L/∂c_0)).
+    A trainable initial state (``net.state0_names``) gets Σ_b ∂L/∂state_0 when ``batch``
+    started from it, and zero when the caller passed its own h0."""
+    for name, part in zip(net.state0_names, dstate0):
+        grads[name] = part.sum(axis=1) if batch.learned_state0 else np.zeros_like(net.params[name])
     out = Gradients((k, grads[k]) for k in net.params)
     out.dh0, out.dx = public_state(dstate0), dx
     return out

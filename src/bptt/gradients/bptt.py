@@ -12,6 +12,6 @@ def loss_and_grad(net, batch, input_grad=False, **options):
     loss, head, G = net.head_backward(batch, trace.top)
     grads = net.backprop(trace, G, input_grad=input_grad)
     net.add_head_grads(grads, head)
-    out = ordered(net, grads, grads.dh0, grads.dx)
+    out = ordered(net, grads, grads.dh0, grads.dx, batch)
     out.h_n = public_state(trace.state_n)
     return loss, out

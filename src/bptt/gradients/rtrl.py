@@ -55,7 +55,7 @@ def loss_and_grad(net, batch, input_grad=False, **options):
         for k in total:
             total[k] += g[k]
         dh0 = dh0 + g.dh0
-    return loss, ordered(net, total, (dh0,), None)
+    return loss, ordered(net, total, (dh0,), None, batch)
 
 
 class Online:
@@ -175,4 +175,4 @@ class Online:
                 grads[key] = (G @ top[key].reshape(B * H, -1)).reshape(net.params[key].shape)
         dh0 = np.stack([np.einsum("bi,bij->bj", G.reshape(B, H), top[f"h0[{m}]"])
                         for m in range(net.num_layers)])
-        return loss, ordered(net, grads, (dh0,), None)
+        return loss, ordered(net, grads, (dh0,), None, batch)

@@ -95,8 +95,8 @@ def loss_and_grad(net, batch, input_grad=False, *, k1=None, k2=None, **options):
         g = net.backprop(trace, G, input_grad=input_grad)  # (B1)–(B7) over the window only
         loss += loss_u
         net.add_head_grads(g, head)
-        for k in grads:
-            grads[k] += g[k]
+        for k, value in g.items():
+            grads[k] += value
         if lo == 0:  # the window reaches h_0: ∂L/∂h_0 gets these losses (else h_lo is cut)
             for total, part in zip(dstate0, g.dh0):
                 total += part
@@ -109,7 +109,7 @@ def loss_and_grad(net, batch, input_grad=False, *, k1=None, k2=None, **options):
         next_lo = max(0, min(tau + k1, T) - k2)  # no later window starts before this
         states = {s: h for s, h in states.items() if s >= next_lo}
         prev = tau
-    return loss, ordered(net, grads, dstate0, dx)
+    return loss, ordered(net, grads, dstate0, dx, batch)
 
 
 def _starts_a_window(s: int, T: int, k1: int, k2: int) -> bool:

@@ -48,7 +48,7 @@ def loss_and_grad(net, batch, input_grad=False, **options):
 
     grads = net.backprop(trace, G_top, input_grad=input_grad, layer_backward=layer)
     net.add_head_grads(grads, head)
-    return loss, ordered(net, grads, grads.dh0, grads.dx)
+    return loss, ordered(net, grads, grads.dh0, grads.dx, batch)
 
 
 def layer_sum(cache, G, U, W, activation, need_dx, first_kept=None):
