@@ -231,18 +231,24 @@ def _fd_err(a, n) -> float:
     return 0.0 if diff == 0 else float(diff / scale)
 
 
-def _fd_grad(net, name, x, y, mask=None, h0=None, lengths=None, eps=1e-5) -> np.ndarray:
+def _fd_grad(net, name, x, y, mask=None, h0=None, lengths=None, eps=1e-5, dropout_seed=None) -> np.ndarray:
     """Central differences of net.loss with respect to net.params[name] (every entry); the
-    step ε = 1e-5 ≈ (3u)^(1/3) balances truncation and round-off (see test_gradcheck.py)."""
+    step ε = 1e-5 ≈ (3u)^(1/3) balances truncation and round-off (see test_gradcheck.py).
+    dropout_seed: every loss draws its dropout masks from a Generator of this seed (fixed masks)."""
     theta = net.params[name]
     flat = theta.reshape(-1)
     out = np.empty(flat.size)
+
+    def loss():
+        rng = None if dropout_seed is None else np.random.default_rng(dropout_seed)
+        return net.loss(x, y, mask, h0, lengths, dropout_rng=rng)
+
     for i in range(flat.size):
         saved = flat[i]
         flat[i] = saved + eps
-        up = net.loss(x, y, mask, h0, lengths)
+        up = loss()
         flat[i] = saved - eps
-        down = net.loss(x, y, mask, h0, lengths)
+        down = loss()
         flat[i] = saved
         out[i] = (up - down) / (2 * eps)
     return out.reshape(theta.shape)

@@ -81,3 +81,15 @@ def param_dict(params, shapes: dict, dtype) -> dict:
         got = sorted(params) if isinstance(params, dict) else type(params).__name__
         raise ValueError(f"params must be a dict with keys {sorted(shapes)}, got {got}")
     return {k: float_array(params[k], f"params[{k!r}]", s, dtype).copy() for k, s in shapes.items()}
+
+
+def real(name: str, value, low: float, high: float, *, low_open: bool = False, high_open: bool = False) -> float:
+    """``value`` as a finite float in the interval [low, high] (ends open where asked)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    x = float(value)
+    inside = (x > low if low_open else x >= low) and (x < high if high_open else x <= high)
+    if not (np.isfinite(x) and inside):
+        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+        raise ValueError(f"{name} must be a number in {interval}, got {value!r}")
+    return x

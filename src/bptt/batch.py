@@ -24,6 +24,7 @@ class Inputs:
     lengths: np.ndarray | None
     active: np.ndarray | None
     learned_state0: bool = False
+    masks: list | None = None  # dropout masks: one per layer input (None: not dropped), then the head's
 
     @property
     def T(self) -> int:
@@ -42,8 +43,9 @@ class Batch(Inputs):
     w: np.ndarray = None
 
 
-def make_inputs(net, x, h0, lengths) -> Inputs:
-    """Validate x, h0 (or (h0, c0)), lengths against the model ``net``."""
+def make_inputs(net, x, h0, lengths, dropout_rng=None) -> Inputs:
+    """Validate x, h0 (or (h0, c0)), lengths against the model ``net``; with a Generator
+    ``dropout_rng`` and ``net.dropout`` > 0, draw the batch's dropout masks (dropout.py)."""
     x = v.array(x, "x")
     D = net.input_size
     if x.ndim == 2 and x.dtype.kind in "iu":
@@ -67,7 +69,12 @@ def make_inputs(net, x, h0, lengths) -> Inputs:
         lengths = v.int_array(lengths, "lengths", (B,), high=T + 1, low=1)
         if lengths.min() < T:
             active = length_mask(lengths, T)
-    return Inputs(x, state0, lengths, active, learned_state0=h0 is None and net.learn_h0)
+    masks = None
+    if dropout_rng is not None and net.dropout:
+        if not isinstance(dropout_rng, np.random.Generator):
+            raise TypeError(f"dropout_rng must be a numpy Generator or None, got {type(dropout_rng).__name__}")
+        masks = net.dropout_masks(dropout_rng, T, B, ids=x.ndim == 2)
+    return Inputs(x, state0, lengths, active, learned_state0=h0 is None and net.learn_h0, masks=masks)
 
 
 def initial_state(net, h0, B: int) -> tuple:
@@ -86,9 +93,9 @@ def initial_state(net, h0, B: int) -> tuple:
     return tuple(v.float_array(part, name, shape, net.dtype) for part, name, shape in zip(h0, ("h0", "c0"), shapes))
 
 
-def make_batch(net, x, y, mask, h0, lengths) -> Batch:
+def make_batch(net, x, y, mask, h0, lengths, dropout_rng=None) -> Batch:
     """Validate everything for a loss: targets against the head, the mask against x."""
-    inp = make_inputs(net, x, h0, lengths)
+    inp = make_inputs(net, x, h0, lengths, dropout_rng)
     T, B, K = inp.T, inp.B, net.output_size
     last = isinstance(mask, str)
     if last and mask != "last":
@@ -114,4 +121,5 @@ def make_batch(net, x, y, mask, h0, lengths) -> Batch:
             raise ValueError("mask must be non-negative (a weight per step; 0 = no loss)")
     if inp.active is not None:
         m = m * inp.active  # padding carries no loss
-    return Batch(inp.x, inp.state0, inp.lengths, inp.active, inp.learned_state0, y=y, w=(m / B).astype(net.dtype))
+    return Batch(inp.x, inp.state0, inp.lengths, inp.active, inp.learned_state0, inp.masks, y=y,
+                 w=(m / B).astype(net.dtype))

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validate as v
-from . import cells, embedding
+from . import cells, dropout, embedding
 from . import init as inits
 from .batch import Batch, Inputs, make_batch, make_inputs
 from .gradients import METHODS
@@ -46,12 +46,14 @@ class RNN:
     embedding_size d: integer-id inputs go through E (input_size, d) first (embedding.py);
     tie_weights: the head's V is E (needs output_size = input_size and d = dirs·H).
     learn_h0: the initial state is a parameter, "h0" (L·dirs, H) (and "c0" for an LSTM),
-    used whenever no h0 is passed (zeros at first, as the default state)."""
+    used whenever no h0 is passed (zeros at first, as the default state).
+    dropout p: on every layer's input and the head's input while training (dropout.py; only
+    when ``loss_and_grad`` gets a ``dropout_rng``); variational: one mask per sequence."""
 
     def __init__(self, input_size, hidden_size, output_size, *, cell="elman", activation="tanh",
                  output="softmax", loss=None, num_layers=1, bidirectional=False, init="uniform",
                  seed=None, dtype=np.float32, proj_size=None, forget_bias=None, reset_after=None,
-                 embedding_size=None, tie_weights=False, learn_h0=False):
+                 embedding_size=None, tie_weights=False, learn_h0=False, dropout=0.0, variational=False):
         self.input_size = v.positive_int("input_size", input_size)
         self.hidden_size = v.positive_int("hidden_size", hidden_size)
         self.output_size = v.positive_int("output_size", output_size)
@@ -83,6 +85,10 @@ class RNN:
         if not isinstance(learn_h0, bool):
             raise TypeError(f"learn_h0 must be True or False, got {learn_h0!r}")
         self.learn_h0 = learn_h0
+        self.dropout = v.real("dropout", dropout, 0.0, 1.0, high_open=True)
+        if not isinstance(variational, bool):
+            raise TypeError(f"variational must be True or False, got {variational!r}")
+        self.variational = variational
         self.params = self._init_params(np.random.default_rng(seed))
 
     # ---------------------------------------------------------------- configuration
@@ -103,6 +109,7 @@ class RNN:
             **({"embedding_size": self.embedding_size, "tie_weights": self.tie_weights}
                if self.embedding_size else {}),
             **({"learn_h0": True} if self.learn_h0 else {}),
+            **({"dropout": self.dropout, "variational": self.variational} if self.dropout else {}),
         }
 
     @property
@@ -123,6 +130,15 @@ class RNN:
             D_in = (self.embedding_size or self.input_size) if layer == 0 else dirs * self.state_width
             for d in range(dirs):
                 yield layer, d, layer * dirs + d, D_in
+
+    def dropout_masks(self, rng, T: int, B: int, ids: bool) -> list:
+        """The dropout masks of one batch (dropout.py, DR1), in a fixed order: the input of each
+        layer (None for token ids without an embedding: nothing dense to drop), then the head's."""
+        width = self.num_directions * self.state_width
+        first = self.embedding_size or (None if ids else self.input_size)
+        widths = [first] + [width] * (self.num_layers - 1) + [width]
+        drawn = iter(dropout.draw(rng, self.dropout, self.variational, T, B, [w for w in widths if w], self.dtype))
+        return [next(drawn) if w else None for w in widths]
 
     def layer_params(self, layer: int, direction: int) -> dict:
         """{base name: array} of one layer and direction, e.g. {"U": …, "W": …, "b": …}."""
@@ -175,32 +191,34 @@ class RNN:
         return other
 
     # ---------------------------------------------------------------- public passes
-    def forward(self, x, h0=None, lengths=None) -> Output:
+    def forward(self, x, h0=None, lengths=None, *, dropout_rng=None) -> Output:
         """Outputs ŷ (T, B, K), top states h (T, B, dirs·H) and final states h_n (L·dirs, B, H).
 
         x: (T, B, D) float or (T, B) int ids; h0: (L·dirs, B, H) or None (zeros), for an LSTM
         the pair (h0, c0) as torch (then h_n is the pair (h_n, c_n));
         lengths: (B,) ints in [1, T] or None (all T). Past its length a state is frozen."""
-        trace = self.run(make_inputs(self, x, h0, lengths))
+        trace = self.run(make_inputs(self, x, h0, lengths, dropout_rng))
         return Output(self.head.predict(self.logits(trace.top)), trace.top, public_state(trace.state_n))
 
-    def loss(self, x, y, mask=None, h0=None, lengths=None) -> float:
+    def loss(self, x, y, mask=None, h0=None, lengths=None, *, dropout_rng=None) -> float:
         """L = (1/B) Σ_b Σ_t m_{t,b} L_t(b) (losses.py, L1), without gradients.
 
         y: (T, B) class ids for cross_entropy, else (T, B, K) floats; with mask="last"
-        (many-to-one) y is (B,) or (B, K). mask: None (every valid step), "last", or (T, B) ≥ 0."""
-        batch = make_batch(self, x, y, mask, h0, lengths)
+        (many-to-one) y is (B,) or (B, K). mask: None (every valid step), "last", or (T, B) ≥ 0.
+        dropout_rng: a numpy Generator draws this batch's dropout masks (``dropout`` > 0,
+        dropout.py); None: no dropout (evaluation)."""
+        batch = make_batch(self, x, y, mask, h0, lengths, dropout_rng)
         rows, o = self._head_rows(batch, self.run(batch).top)
         return self.head.value(o, batch.y.reshape((-1,) + batch.y.shape[2:])[rows], batch.w.reshape(-1)[rows])
 
     def loss_and_grad(self, x, y, mask=None, h0=None, lengths=None, *, method="bptt",
-                      input_grad=False, **options) -> tuple[float, Gradients]:
+                      input_grad=False, dropout_rng=None, **options) -> tuple[float, Gradients]:
         """(L, ∂L/∂θ) by ``method`` (see ``bptt.gradients.METHODS``; default reverse-mode BPTT).
 
         Arguments as ``loss``. The Gradients dict also carries ``dh0`` (always) and ``dx`` (float
         inputs, when ``input_grad=True``). ``options`` are the method's own (e.g. k1, k2)."""
         v.choice("method", method, tuple(METHODS))
-        batch = make_batch(self, x, y, mask, h0, lengths)
+        batch = make_batch(self, x, y, mask, h0, lengths, dropout_rng)
         if input_grad and batch.x.ndim != 3:
             raise ValueError("input_grad=True needs float inputs x (T, B, D); token ids have no gradient")
         return METHODS[method](self, batch, input_grad=input_grad, **options)
@@ -212,9 +230,12 @@ class RNN:
         rev = reverse_index(inp.lengths, T, B) if self.bidirectional else None
         ids = inp.x if self.embedding_size else None
         layer_in = inp.x if ids is None else embedding.forward(self.params["E"], ids)  # (E1)
+        masks = inp.masks or [None] * (self.num_layers + 1)
         caches, outs = [], []
         state_n = tuple(np.empty(shape, dtype=self.dtype) for shape in self.state_shapes(B))
         for layer, d, k, _ in self._layers():
+            if d == 0:
+                layer_in = dropout.apply(layer_in, masks[layer])  # (DR1)
             x_d = gather_time(layer_in, rev) if d else layer_in
             h, cache, state_T = self.cell.forward(x_d, tuple(s[k] for s in inp.state0),
                                                   self.layer_params(layer, d), inp.active)
@@ -225,7 +246,8 @@ class RNN:
             if d == self.num_directions - 1:  # the layer is done: its output feeds the next
                 layer_in = np.concatenate(outs, axis=-1) if d else outs[0]
                 outs = []
-        return Trace(layer_in, state_n, caches, rev, ids, inp.active)
+        top = dropout.apply(layer_in, masks[-1])  # what the head reads (DR1)
+        return Trace(top, state_n, caches, rev, ids, inp.active, inp.masks)
 
     def backprop(self, trace: Trace, d_top, dstate_n=None, input_grad=False, layer_backward=None) -> Gradients:
         """Every layer's backward, top to bottom. d_top: (T, B, dirs·H) = G_t of the top layer;
@@ -236,6 +258,8 @@ class RNN:
         gradients/unrolled.py passes its own."""
         backward = layer_backward or self.cell.backward
         H, dirs = self.state_width, self.num_directions
+        masks = trace.masks or [None] * (self.num_layers + 1)
+        d_top = dropout.apply(d_top, masks[-1])  # through the head's mask (DR2)
         grads = Gradients()
         dstate0 = tuple(np.empty(shape, dtype=self.dtype) for shape in self.state_shapes(d_top.shape[1]))
         d_in = None
@@ -253,7 +277,7 @@ class RNN:
                 dx = gather_time(dx, trace.reverse) if d else dx
                 d_in = dx if d_in is None else d_in + dx
             if d == 0:  # the layer is done (its directions run in reverse order): go down
-                d_top, d_in = d_in, None
+                d_top, d_in = (None if d_in is None else dropout.apply(d_in, masks[layer])), None  # (DR2)
         if trace.ids is not None:  # d_top is ∂L/∂x̃, the embedded inputs' gradient
             grads["E"] = embedding.backward(trace.ids, d_top, trace.active, self.input_size)  # (E2)
         grads.dh0 = dstate0  # the state tuple; gradients._common.ordered gives the public form

@@ -37,6 +37,7 @@ class Trace(NamedTuple):
     reverse: np.ndarray | None
     ids: np.ndarray | None = None  # (T, B) the ids an embedding layer read (embedding.py), else None
     active: np.ndarray | None = None  # (T, B) the valid steps, or None (all)
+    masks: list | None = None  # the dropout masks of the batch (Inputs.masks), or None
 
 
 def param_name(base: str, layer: int, direction: int) -> str:

@@ -45,6 +45,9 @@ def loss_and_grad(net, batch, input_grad=False, **options):
     if input_grad:
         raise ValueError("method='rtrl' does not support input_grad=True: ∂L/∂x_t is a backward "
                          "quantity (it needs the losses after t); use method='bptt' or 'unrolled'")
+    if batch.masks is not None:
+        raise ValueError("method='rtrl' does not support dropout (dropout_rng with dropout > 0): its "
+                         "sensitivities (R1) read x_t directly; use method='bptt' or method='tbptt'")
     online = Online(net, batch.state0[0])
     loss, total, dh0 = 0.0, {k: np.zeros_like(p) for k, p in net.params.items()}, 0
     for t in range(batch.T):

@@ -43,6 +43,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate as v
+from .. import dropout
 from ..batch import Batch, Inputs
 from ._common import no_bidirectional, ordered
 
@@ -86,11 +87,12 @@ def loss_and_grad(net, batch, input_grad=False, *, k1=None, k2=None, **options):
         tau = min(prev + k1, T)  # the next update (update_times, one at a time)
         lo = max(0, tau - k2)
         active = None if batch.active is None else batch.active[lo:tau]
-        window = Inputs(batch.x[lo:tau], states[lo], None, active)
+        masks = None if batch.masks is None else [dropout.window(m, lo, tau) for m in batch.masks]
+        window = Inputs(batch.x[lo:tau], states[lo], None, active, masks=masks)
         trace = net.run(window)  # forward over (lo, τ] from h_lo, a constant unless lo = 0
         w = batch.w[lo:tau].copy()
         w[:prev - lo] = 0  # the losses of steps ≤ the previous update were injected there
-        wbatch = Batch(window.x, window.state0, None, active, y=batch.y[lo:tau], w=w)
+        wbatch = Batch(window.x, window.state0, None, active, masks=masks, y=batch.y[lo:tau], w=w)
         loss_u, head, G = net.head_backward(wbatch, trace.top)  # (B8) for t ∈ (τ − k1, τ]
         g = net.backprop(trace, G, input_grad=input_grad)  # (B1)–(B7) over the window only
         loss += loss_u

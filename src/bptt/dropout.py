@@ -1,0 +1,47 @@
+r"""Dropout on the non-recurrent connections, with exact gradients through fixed masks.
+
+Inverted dropout with rate p: each unit is kept with probability 1 − p and scaled by 1/(1 − p),
+so the expected activation is unchanged and evaluation (no masks) needs no rescaling:
+
+    m ~ Bernoulli(1 − p) / (1 − p),    x̃ = x ⊙ m                                      (DR1)
+    ∂L/∂x = ∂L/∂x̃ ⊙ m                  (the same m: the gradient through a fixed mask)  (DR2)
+
+Where (model.py): the input of every layer (the embedded ids or the float x of layer 1, the
+states of the layer below for layers ≥ 2) and the top states the head reads — the
+non-recurrent connections of Zaremba, Sutskever & Vinyals (2014). Token ids without an
+embedding are not dropped (there is no dense input). Two kinds of mask:
+
+    per step       (T, B, width): a new mask at every step (Zaremba et al.)
+    variational    (B, width): one mask per sequence, the same at every step (Gal & Ghahramani 2016)
+
+Masks are drawn only when the caller passes a Generator (``loss_and_grad(..., dropout_rng=rng)``,
+as the trainer does with its saved RNG, so a resumed run draws the same masks); without one,
+nothing is dropped (evaluation). They are drawn once per batch, in a fixed order (layer 1's
+input, layer 2's, …, the head's), before any forward pass, so every gradient method and every
+truncation window sees the same masks.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def draw(rng: np.random.Generator, p: float, variational: bool, T: int, B: int, widths: list,
+         dtype) -> list:
+    """One mask per width (DR1): (T, B, w), or (B, w) when ``variational``, in ``dtype``."""
+    keep = 1.0 - p
+    out = []
+    for w in widths:
+        shape = (B, w) if variational else (T, B, w)
+        out.append(((rng.random(shape) < keep) / keep).astype(dtype))
+    return out
+
+
+def apply(a: np.ndarray, m: np.ndarray | None) -> np.ndarray:
+    """x̃ = x ⊙ m (DR1) for a (T, B, w) and m (T, B, w) or (B, w); m None: a itself. The same
+    product is the backward (DR2): ∂L/∂x = apply(∂L/∂x̃, m)."""
+    return a if m is None else a * m
+
+
+def window(m: np.ndarray | None, lo: int, hi: int) -> np.ndarray | None:
+    """The mask of steps lo … hi − 1 (a per-sequence mask is the same at every step)."""
+    return m if m is None or m.ndim == 2 else m[lo:hi]
