@@ -5,6 +5,7 @@
     bptt.gradcheck(net.astype("float64"), x, y)   # per-parameter max relative error vs finite differences
 """
 from . import checkpoint, optim, weights
+from .fit import fit
 from .gradcheck import gradcheck
 from .model import RNN
 from .outputs import Gradients, Output, param_name
@@ -14,5 +15,5 @@ from .session import set_blas_threads
 from .train import TrainConfig, Trainer, train  # the function shadows the module name, as documented
 
 __version__ = "0.1.0"
-__all__ = ["RNN", "Seq2Seq", "Gradients", "Output", "gradcheck", "param_name", "length_mask", "last_step_mask",
+__all__ = ["RNN", "Seq2Seq", "fit", "Gradients", "Output", "gradcheck", "param_name", "length_mask", "last_step_mask",
            "one_to_many", "optim", "checkpoint", "weights", "train", "Trainer", "TrainConfig", "set_blas_threads"]

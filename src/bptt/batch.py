@@ -104,6 +104,8 @@ def make_batch(net, x, y, mask, h0, lengths, dropout_rng=None) -> Batch:
     if net.head.integer_targets:
         y = v.int_array(y, "y (class ids)", y_shape, high=K)
     else:
+        if last and K == 1 and np.ndim(y) == 1:  # one regression target per sequence: (B,) is (B, 1)
+            y = v.array(y, "y")[:, None]
         y = v.float_array(y, "y", y_shape + (K,), net.dtype)
         if net.head.loss == "bce" and (y.min() < 0 or y.max() > 1):
             raise ValueError("y must hold probabilities in [0, 1] for the bce loss")

@@ -139,13 +139,15 @@ def save_state(path, trainer) -> None:
     checkpoint.save(path, arrays, meta)
 
 
-def load_state(path, model=None, options=None):
+def load_state(path, model=None, options=None, recipe=None, into=None):
     """Read a trainer checkpoint.
 
     With ``model``: copy the saved parameters into it and return None. Without: return
     (recipe, model, groups, meta), the recipe and the model rebuilt from the metadata, the
     arrays grouped by prefix (``groups["optim"]`` …) and the metadata. ``options``: task
-    options to change (e.g. another text file to evaluate on)."""
+    options to change (e.g. another text file to evaluate on). ``recipe``: the caller's own
+    recipe (bptt.fit's arrays), used if its name and state match the checkpoint's; ``into``:
+    the caller's model, loaded if its class and config match."""
     from .tasks import recipes
 
     arrays, meta = checkpoint.load(path)
@@ -157,8 +159,18 @@ def load_state(path, model=None, options=None):
         model.set_params(groups["param"])
         return None
     _check_data_files(path, meta, options or {})
-    recipe = recipes.from_meta({**meta, "task_options": {**meta["task_options"], **(options or {})}})
-    model = recipe.model_from_config(meta["model_class"], meta["model"])
+    if recipe is None:
+        recipe = recipes.from_meta({**meta, "task_options": {**meta["task_options"], **(options or {})}})
+    elif (meta["task"], meta["task_state"]) != (recipe.name, recipe.state()):
+        raise ValueError(f"checkpoint {path} was trained on other data (task {meta['task']!r}; the sha256 of "
+                         "the arrays differs): resume it with the same x, y, lengths and validation")
+    if into is None:
+        model = recipe.model_from_config(meta["model_class"], meta["model"])
+    elif (type(into).__name__, into.config) != (meta["model_class"], meta["model"]):
+        raise ValueError(f"checkpoint {path} holds a {meta['model_class']} with config {meta['model']}; "
+                         f"the model passed is a {type(into).__name__} with config {into.config}")
+    else:
+        model = into
     model.set_params(groups["param"])
     return recipe, model, groups, meta
 

@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 import signal
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -141,13 +141,15 @@ class Diverged(RuntimeError):
 class Result:
     """What ``train`` returns: status ('done', 'early_stop', 'time_limit', 'interrupted',
     'diverged'), the summary (also in summary.json), the model (best parameters when there is
-    a best checkpoint), the recipe and the run directory."""
+    a best checkpoint), the recipe, the run directory and the history (the rows of
+    metrics.jsonl: one per evaluation)."""
 
     status: str
     summary: dict
     model: Any
     recipe: Any
     run_dir: RunDir | None
+    history: list = field(default_factory=list)
 
 
 def make_optimizer(config: TrainConfig, params: dict) -> optim.Optimizer:
@@ -368,7 +370,7 @@ class Trainer:
             self.run_dir.write_summary(summary)
             if self.plot:
                 self.run_dir.plot()
-        return Result(status, summary, self.model, self.recipe, self.run_dir)
+        return Result(status, summary, self.model, self.recipe, self.run_dir, list(self.history))
 
 
 # -------------------------------------------------------------------- the one-call API
@@ -407,14 +409,16 @@ def train(task: str | None = None, *, out=None, resume=None, task_options: dict 
 RESUME_OVERRIDES = ("steps", "minutes", "patience", "eval_every", "progress")
 
 
-def resume_trainer(path, **overrides) -> tuple[RunDir, Trainer]:
-    """A Trainer in the state saved at ``path`` (a run directory: its last.npz; or a file)."""
+def resume_trainer(path, recipe=None, model=None, **overrides) -> tuple[RunDir, Trainer]:
+    """A Trainer in the state saved at ``path`` (a run directory: its last.npz; or a file).
+    ``recipe``/``model``: the caller's own (bptt.fit's arrays and model), checked against the
+    checkpoint instead of rebuilt from it."""
     unknown = sorted(set(overrides) - set(RESUME_OVERRIDES))
     if unknown:
         raise ValueError(f"a resumed run keeps its configuration; only {', '.join(RESUME_OVERRIDES)} "
                          f"may change, got {unknown}")
     run_dir, ckpt = RunDir.for_resume(path)
-    recipe, model, groups, meta = load_state(ckpt)
+    recipe, model, groups, meta = load_state(ckpt, recipe=recipe, into=model)
     config = TrainConfig.from_dict({**meta["train"], **overrides})
     trainer = Trainer(recipe, model, config, run_dir)
     trainer.load_state(groups, meta)
