@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _validate as v
+from . import memory
 from .sequences import last_step_mask, length_mask
 
 
@@ -63,6 +64,8 @@ def make_inputs(net, x, h0, lengths, dropout_rng=None) -> Inputs:
     if x.shape[0] == 0 or x.shape[1] == 0:
         raise ValueError(f"x must have T ≥ 1 steps and B ≥ 1 sequences, got shape {x.shape}")
     T, B = x.shape[:2]
+    memory.check(f"a pass over x of {T} steps × {B} sequences", memory.pass_bytes(net, T, B),
+                 "pass fewer sequences at a time (a smaller batch) or shorter ones")
     state0 = initial_state(net, h0, B)
     active = None
     if lengths is not None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validate as v
-from . import cells, dropout, embedding
+from . import cells, dropout, embedding, memory
 from . import init as inits
 from .batch import Batch, Inputs, make_batch, make_inputs
 from .gradients import METHODS
@@ -85,6 +85,9 @@ class RNN:
         if not isinstance(learn_h0, bool):
             raise TypeError(f"learn_h0 must be True or False, got {learn_h0!r}")
         self.learn_h0 = learn_h0
+        memory.check(f"RNN(input_size={self.input_size}, hidden_size={self.hidden_size}, output_size="
+                     f"{self.output_size}, num_layers={self.num_layers}, embedding_size={self.embedding_size})",
+                     memory.params_bytes(self.param_shapes(), self.dtype), "choose smaller sizes")
         self.dropout = v.real("dropout", dropout, 0.0, 1.0, high_open=True)
         if not isinstance(variational, bool):
             raise TypeError(f"variational must be True or False, got {variational!r}")
