@@ -15,7 +15,7 @@ the list is empty, and that the rule looked at something):
    ``class A``; a bare name occurs as a word); or code, which must occur in one file of
    ``src/`` with all whitespace removed, ``...`` standing for any text. Mathematics
    (``ŷ ⊙ (v − ⟨ŷ, v⟩)``) belongs outside the code column, or unquoted.
-2. **Cited tests** (``test_citations``). Every ``tests/….py`` (and ``tests/…/``) in README.md,
+2. **Cited tests** (``cited_tests``). Every ``tests/….py`` (and ``tests/…/``) in README.md,
    ``docs/*.md`` and the ``src/`` sources exists; every ``tests/….py::name[::name]`` names a
    function or class defined in that file; every bare backticked ``test_….py`` is a file
    under ``tests/``.
@@ -210,7 +210,7 @@ TEST_REF = re.compile(r"tests/[\w/]*?(?:[\w]+\.py(?:::\w+)*|/)(?![\w/])|tests/(?
 BARE_TEST_FILE = re.compile(r"`(test_\w+\.py)`")
 
 
-def test_citations() -> tuple[int, list[str]]:
+def cited_tests() -> tuple[int, list[str]]:
     texts = {p: p.read_text(encoding="utf-8") for p in [*MARKDOWN, *SRC_FILES]}
     seen, problems = 0, []
     test_files = {p.name for p in (ROOT / "tests").rglob("test_*.py")}
@@ -237,11 +237,10 @@ def test_citations() -> tuple[int, list[str]]:
     return seen, problems
 
 
-test_citations.__test__ = False  # a helper, not a test (its name starts with test_)
 
 
 def test_every_cited_test_exists():
-    n, problems = test_citations()
+    n, problems = cited_tests()
     assert n >= 25, f"rule 2 found only {n} citations: the extraction broke"
     assert problems == []
 
