@@ -33,6 +33,7 @@ import gc  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
 
@@ -41,6 +42,9 @@ import numpy as np  # noqa: E402
 import bptt  # noqa: E402
 from bptt.batch import make_batch  # noqa: E402
 from bptt.gradients import METHODS  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import machine  # noqa: E402
 
 B, D, K = 4, 8, 8
 OPTIONS = {"bptt": {}, "tbptt": {"k1": 8, "k2": 16}, "unrolled": {}, "rtrl": {}}
@@ -232,7 +236,9 @@ def main(argv=None) -> None:
     print(markdown(results, exps))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"results": {f"{a}:{m}": r for (a, m), r in results.items()}, "exponents": exps,
+            json.dump({**machine.provenance("algorithms.py", sys.argv[1:] if argv is None else argv),
+                       "openblas_num_threads": os.environ["OPENBLAS_NUM_THREADS"],
+                       "results": {f"{a}:{m}": r for (a, m), r in results.items()}, "exponents": exps,
                        "theory": THEORY}, f, indent=1)
     if not args.no_plot:
         os.makedirs(os.path.dirname(os.path.abspath(args.plot)), exist_ok=True)

@@ -6,8 +6,8 @@ on a grid of batch sizes B and hidden sizes H at T = 25, plus the issue's T = 10
 H = 64 shape. Prints a markdown table of medians and the ratio numba / numpy; the rule in
 ``bptt.compiled.use`` (B·H ≤ MAX_UNITS) is read off it.
 
-    /work/venv/bin/python benchmarks/loops.py [--blas-threads 1] [--quick]
-    /work/venv/bin/python benchmarks/loops.py --kernels   # the loops alone, and first-call costs
+    .venv/bin/python benchmarks/loops.py [--blas-threads 1] [--quick]
+    .venv/bin/python benchmarks/loops.py --kernels   # the loops alone, and first-call costs
 
 ``--kernels``: the two loops alone at T = 25, B = 1, H = 100 (tanh, float32), compiled
 (``_kernels.forward``/``backward``) and NumPy (``elman._forward_loop``/``_backward_loop``), a

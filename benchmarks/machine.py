@@ -87,3 +87,26 @@ def loadavg() -> list[float] | None:
         return list(os.getloadavg())
     except OSError:
         return None
+
+
+def git_commit() -> str | None:
+    """The repository's HEAD commit, with "+dirty" when tracked files differ from it (None
+    outside a git checkout): what a result file was measured with."""
+    import subprocess
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def provenance(script: str, argv: list[str]) -> dict:
+    """The three things every result file records: the command (``python benchmarks/SCRIPT
+    ARGS``), the git commit, and the machine (CPU model and logical cores, BLAS, versions)."""
+    import sys
+    return {"command": " ".join([os.path.basename(sys.executable), f"benchmarks/{script}", *argv]),
+            "git_commit": git_commit(),
+            "machine": {"cpu": cpu_info(), "blas": blas_info(), "versions": versions()}}

@@ -2,12 +2,12 @@
 
     python benchmarks/profile_bptt.py --shapes tiny,large [--repeats 5]
 
-This is a diagnostic, not the benchmark: it calls the library's internals (make_batch,
-RNN.run, RNN.head_backward, RNN.backprop) to time each phase, and re-runs the two time loops
-of elman.py with only their matrix products or only their elementwise work to split each
-loop into GEMM time, elementwise time and the rest (Python/NumPy call overhead). The loop
-bodies mirror src/bptt/elman.py (forward: matmul, +=, tanh; backward: +=, *=, matmul).
-Each figure is the median over `repeats` runs, in ms.
+This is a diagnostic, not the benchmark: it times the library's own functions phase by phase
+(make_batch, RNN.run, RNN.head_backward, RNN.backprop; inside them model.logits,
+Head.value_and_grad, the NumPy time loops elman._forward_loop and elman._backward_loop,
+elman._input_weight_grad) and the single products and sums between them. It runs no copy of
+a loop: what it times is the code the library runs (the NumPy loops; bptt.compiled's kernels
+are timed by benchmarks/loops.py --kernels). Each figure is the median over `repeats` runs, in ms.
 """
 from __future__ import annotations
 
@@ -20,8 +20,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bptt  # noqa: E402
+from bptt import activations  # noqa: E402
 from bptt.cells import elman  # noqa: E402
 from bptt.batch import make_batch  # noqa: E402
+from bptt.model import logits  # noqa: E402
 from shapes import BY_NAME, make_data, make_weights  # noqa: E402
 from timing import median_seconds  # noqa: E402
 
@@ -48,17 +50,19 @@ def profile(s, repeats: int) -> dict:
     _, _, G = net.head_backward(batch, trace.top)
     out["backward (backprop)"] = ms(lambda: net.backprop(trace, G), repeats)
 
-    # --- the head's parts
+    # --- the head's parts (the blocked head_backward does them block by block; here whole)
     top = trace.top.reshape(T * B, H)
-    o = top @ p["V"].T + p["c"]
-    out["  head: o = h Vᵀ + c (GEMM)"] = ms(lambda: top @ p["V"].T + p["c"], repeats)
+    VT = np.ascontiguousarray(p["V"].T)
+    o = logits(top, VT, p["c"])
+    out["  head: o = h Vᵀ + c (model.logits, GEMM)"] = ms(lambda: logits(top, VT, p["c"]), repeats)
     yy, ww = batch.y.reshape(-1), batch.w.reshape(-1)
-    out["  head: log-softmax, loss, ŷ−y (elementwise)"] = ms(
+    out["  head: log-softmax, loss, ŷ−y (Head.value_and_grad)"] = ms(
         lambda: net.head.value_and_grad(o, yy, ww), repeats)
     _, d_o = net.head.value_and_grad(o, yy, ww)
     out["  head: dV = δoᵀ h (GEMM)"] = ms(lambda: d_o.T @ top, repeats)
     out["  head: G = δo V (GEMM)"] = ms(lambda: d_o @ p["V"], repeats)
-    def dc_by_blocks():  # as RNN.head_backward, which does it while each block is in cache
+
+    def dc_by_blocks():  # the two ways of summing dc compared (head_backward sums each block in cache)
         dc = np.zeros(d_o.shape[1])
         for i in range(0, len(d_o), 64):
             dc += d_o[i:i + 64].sum(axis=0)
@@ -66,72 +70,39 @@ def profile(s, repeats: int) -> dict:
     out["  head: dc as one float64 sum of δo (before)"] = ms(lambda: d_o.sum(axis=0, dtype=np.float64), repeats)
     out["  head: dc as float64 sum of 64-row block sums (now; cache-cold here)"] = ms(dc_by_blocks, repeats)
 
-    # --- the forward loop split
-    h = trace.caches[0].h.copy()
-    WT = np.ascontiguousarray(p["W"].T)
-    rec = np.empty((B, H), np.float32)
-
-    def f_full():
-        for t in range(T):
-            np.matmul(h[t], WT, out=rec)
-            h[t + 1] += rec
-            np.tanh(h[t + 1], out=h[t + 1])
-
-    def f_gemm():
-        for t in range(T):
-            np.matmul(h[t], WT, out=rec)
-
-    def f_elem():
-        for t in range(T):
-            h[t + 1] += rec
-            np.tanh(h[t + 1], out=h[t + 1])
-
-    def f_empty():
-        for t in range(T):
-            h[t], h[t + 1]  # noqa: B018 - the view creation the loop pays anyway
-
-    xin = x.reshape(T * B, -1) if not s.ids else None
+    # --- the library's own NumPy time loops (elman._forward_loop/_backward_loop), whatever
+    # bptt.compiled would pick for this shape; the buffer the forward loop overwrites is reset
+    # from a copy before each call, and that copy is timed on its own line
+    cache = trace.caches[0]
+    h_in = np.empty_like(cache.h)
+    h_in[0] = 0
     if s.ids:
         UT = np.ascontiguousarray(p["U"].T)
         out["  fwd: input gather x Uᵀ"] = ms(lambda: np.take(UT, x.reshape(-1), axis=0), repeats)
+        h_in[1:] = np.take(UT, x, axis=0) + p["b"]
     else:
+        xin = x.reshape(T * B, -1)
         out["  fwd: input GEMM x Uᵀ"] = ms(lambda: xin @ p["U"].T, repeats)
-    out["  fwd loop: total"] = ms(f_full, repeats)
-    out["  fwd loop: GEMMs only"] = ms(f_gemm, repeats)
-    out["  fwd loop: elementwise only"] = ms(f_elem, repeats)
-    out["  fwd loop: empty (views)"] = ms(f_empty, repeats)
+        h_in[1:] = (xin @ p["U"].T + p["b"]).reshape(T, B, H)
+    h = h_in.copy()
+    WT = np.ascontiguousarray(p["W"].T)
 
-    # --- the backward loop split
-    hs = trace.caches[0].h
-    delta = 1 - hs[1:] * hs[1:]
+    def fwd_loop():
+        np.copyto(h, h_in)
+        elman._forward_loop(h, WT, net.activation, None)
+
+    out["  fwd loop (elman._forward_loop + buffer reset)"] = ms(fwd_loop, repeats)
+    out["  fwd loop: the buffer reset alone"] = ms(lambda: np.copyto(h, h_in), repeats)
     dh = np.zeros((B, H), np.float32)
-    nxt = np.empty_like(dh)
-    W = p["W"]
-    d = delta.copy()
-
-    def b_full():
-        a, n = dh.copy(), nxt
-        for t in range(T - 1, -1, -1):
-            a += G[t]
-            d[t] *= a
-            np.matmul(d[t], W, out=n)
-            a, n = n, a
-
-    def b_gemm():
-        for t in range(T - 1, -1, -1):
-            np.matmul(d[t], W, out=nxt)
-
-    out["  bwd: f'(z) = 1 − h²"] = ms(lambda: 1 - hs[1:] * hs[1:], repeats)
-    out["  bwd loop: total"] = ms(b_full, repeats)
-    out["  bwd loop: GEMMs only"] = ms(b_gemm, repeats)
+    out["  bwd loop (elman._backward_loop, f'(z) included)"] = ms(
+        lambda: elman._backward_loop(G, cache.h, p["W"], dh.copy(), net.activation, None), repeats)
+    delta, _ = elman._backward_loop(G, cache.h, p["W"], dh.copy(), net.activation, None)
+    out["  bwd: f'(z) = 1 − h² (activations.derivative_from_output)"] = ms(
+        lambda: activations.derivative_from_output(net.activation, cache.h[1:]), repeats)
     rows = delta.reshape(T * B, H)
-    out["  bwd: dW = Σ δᵀ h (GEMM)"] = ms(lambda: rows.T @ hs[:-1].reshape(T * B, H), repeats)
-    if s.ids:
-        U = np.zeros((H, s.D), np.float32)
-        out["  bwd: dU scatter-add (elman._input_weight_grad)"] = ms(
-            lambda: elman._input_weight_grad(rows, x, U), repeats)
-    else:
-        out["  bwd: dU = Σ δᵀ x (GEMM)"] = ms(lambda: rows.T @ xin, repeats)
+    out["  bwd: dW = Σ δᵀ h (GEMM)"] = ms(lambda: rows.T @ cache.h[:-1].reshape(T * B, H), repeats)
+    out["  bwd: dU (elman._input_weight_grad)"] = ms(
+        lambda: elman._input_weight_grad(rows, x, p["U"]), repeats)
     out["  bwd: db (float64 sum)"] = ms(lambda: rows.sum(axis=0, dtype=np.float64), repeats)
     return out
 

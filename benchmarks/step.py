@@ -303,14 +303,13 @@ def main(argv=None) -> int:
     started = time.time()
     result = {
         "started": dt.datetime.now().isoformat(timespec="seconds"),
-        "command": " ".join([Path(sys.executable).name, "benchmarks/step.py"] + sys.argv[1:]),
+        **machine.provenance("step.py", sys.argv[1:]),  # command, git_commit, machine (CPU, cores, …)
         "options": {k: getattr(args, k) for k in ("quick", "update", "rounds", "warm", "timed",
                                                    "tol", "torch_ids", "impls",
                                                    "blas_threads")},
-        "machine": {"cpu": machine.cpu_info(), "blas": machine.blas_info(),
-                    "versions": machine.versions(), "loadavg_start": machine.loadavg()},
         "bptt_unavailable": bptt_available(),
     }
+    result["machine"]["loadavg_start"] = machine.loadavg()
     log("GEMM ceiling ...")
     gemm = {"default_threads_start": machine.gemm_ceiling(),
             "1_thread": machine.gemm_ceiling_threads(1)}

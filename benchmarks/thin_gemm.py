@@ -7,7 +7,7 @@ measured in the same run, at 1 and 2 threads:
 - ``numpy W@hT``: the same product with feature-major states (h_tᵀ (H, B) contiguous);
 - ``torch h@Wt``: torch's MKL on the batch-major call.
 
-    /work/venv/bin/python benchmarks/thin_gemm.py
+    .venv/bin/python benchmarks/thin_gemm.py
 """
 from __future__ import annotations
 

@@ -85,9 +85,21 @@ def test_argparse_errors_are_status_2(capsys):
     assert code == 2 and "invalid choice" in err
 
 
-def test_gradcheck_prints_every_parameter(capsys):
+def test_gradcheck_prints_every_parameter(capsys, monkeypatch):
+    import inspect
+
+    import bptt
+
+    real, used = bptt.gradcheck, []
+
+    def spy(*args, **kwargs):  # the step gradcheck really takes, default or given
+        used.append(kwargs.get("eps", inspect.signature(real).parameters["eps"].default))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bptt, "gradcheck", spy)
     code, out, _ = run(capsys, "gradcheck", "--layers", 2, "--bidirectional")
     assert code == 0
+    assert len(used) == 1 and f"central differences, eps={used[0]:g}\n" in out  # prints the eps it uses
     for name in ("U", "W", "b", "U2_rev", "V", "c"):
         assert f"\n{name} " in out
     assert out.strip().splitlines()[-1].startswith("ok: largest error")

@@ -11,10 +11,10 @@ of operations where it is free to follow), so float64 results agree with torch t
 
 Typical loop::
 
-    opt = Adam(model.params, lr=2e-3)
+    opt = Adam(net.params, lr=2e-3)
     sched = CosineLR(opt, total_steps=10_000, warmup=200)
-    for batch in batches:
-        grads = model.backward(...)
+    for x, y in batches:
+        loss, grads = net.loss_and_grad(x, y)
         clip_grad_norm(grads, 5.0)
         opt.step(grads)
         sched.step()

@@ -64,7 +64,7 @@ class TrainConfig:
 
     steps: optimizer steps in total (a resumed run counts from its checkpoint's step);
     minutes: stop after this much wall time (training + evaluation), None for no limit;
-    optimizer ∈ OPTIMIZERS with lr, momentum (momentum/nesterov/rmsprop), betas (adam);
+    optimizer ∈ OPTIMIZERS with lr, momentum (momentum/nesterov; rmsprop runs without momentum), betas (adam);
     clip: max global L2 norm of the gradient (None: off); clip_value: elementwise clamp;
     schedule: constant, cosine (to 0 at ``steps``, after ``warmup`` steps) or step (×0.1 every
     steps/3); eval_every: steps between evaluations; patience: evaluations without

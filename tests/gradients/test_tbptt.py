@@ -18,7 +18,7 @@ CONFIGS = {
                                             mask="float", h0=True, lengths=True),
     "identity-mse-3layers-last": dict(T=8, activation="identity", head="identity+mse", layers=3,
                                       mask="last", lengths=True, h0=True, scale=0.8),
-    "ids-tanhmse": dict(T=9, ids=True, head="softmax+ce", D=5, h0=True),
+    "tanh-ce-ids-h0": dict(T=9, ids=True, head="softmax+ce", D=5, h0=True),  # token ids, softmax + cross-entropy
 }
 
 

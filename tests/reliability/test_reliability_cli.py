@@ -13,9 +13,6 @@ import sys
 import numpy as np
 import pytest
 
-pytest.importorskip("bptt.cli")
-pytest.importorskip("bptt.train")
-
 from bptt import checkpoint  # noqa: E402
 from bptt.cli import main  # noqa: E402
 from bptt.tasks import recipes  # noqa: E402
@@ -131,8 +128,6 @@ def _case(value):
 
 @pytest.mark.parametrize("argv, fragments", [_case(v) for v in CASES.values()], ids=list(CASES))
 def test_bad_input_exits_2_with_one_line(work, argv, fragments, monkeypatch):
-    if argv[:2] == ["train", "timeseries"] and "timeseries" not in recipes.names():
-        pytest.skip("no timeseries recipe yet")
     monkeypatch.chdir(work)
     err, out = io.StringIO(), io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):

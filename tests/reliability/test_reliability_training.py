@@ -26,9 +26,6 @@ import warnings
 import numpy as np
 import pytest
 
-pytest.importorskip("bptt.train")
-pytest.importorskip("bptt.cli")
-
 from bptt import checkpoint  # noqa: E402
 from bptt.runs import load_state  # noqa: E402
 from bptt.train import Diverged, Trainer, TrainConfig, train  # noqa: E402
