@@ -128,8 +128,8 @@ def profile(s, repeats: int) -> dict:
     out["  bwd: dW = Σ δᵀ h (GEMM)"] = ms(lambda: rows.T @ hs[:-1].reshape(T * B, H), repeats)
     if s.ids:
         U = np.zeros((H, s.D), np.float32)
-        out["  bwd: dU scatter-add (elman._input_weight_grad)"] = ms(
-            lambda: elman._input_weight_grad(rows, x, U), repeats)
+        out["  bwd: dU scatter-add (elman.input_weight_grad)"] = ms(
+            lambda: elman.input_weight_grad(rows, x, U), repeats)
     else:
         out["  bwd: dU = Σ δᵀ x (GEMM)"] = ms(lambda: rows.T @ xin, repeats)
     out["  bwd: db (float64 sum)"] = ms(lambda: rows.sum(axis=0, dtype=np.float64), repeats)
