@@ -27,8 +27,9 @@ grads: {base name: array} with the shapes of ``param_shapes``; dx: (T, B, D_in) 
 from __future__ import annotations
 
 from .elman import Elman
+from .gru import GRU
 
-CELLS = {"elman": Elman}
+CELLS = {"elman": Elman, "gru": GRU}
 
 
 def make(name: str, activation: str = "tanh", **options):
