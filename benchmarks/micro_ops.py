@@ -35,7 +35,7 @@ def ids_grad(V=10_000, H=256, N=3200, seed=0):
     ids = rng.integers(0, V, N)
     rows = rng.standard_normal((N, H), dtype=np.float32)
 
-    def add_at():  # as elman._input_weight_grad first did
+    def add_at():  # as elman.input_weight_grad first did
         dUT = np.zeros((V, H), np.float32)
         np.add.at(dUT, ids, rows)
         return np.ascontiguousarray(dUT.T)
@@ -52,7 +52,7 @@ def ids_grad(V=10_000, H=256, N=3200, seed=0):
     U = np.zeros((H, V), np.float32)
 
     def library():
-        return elman._input_weight_grad(rows, ids[:, None], U)
+        return elman.input_weight_grad(rows, ids[:, None], U)
 
     assert np.allclose(add_at(), sorted_reduceat(), atol=1e-5) and np.allclose(add_at(), library(), atol=1e-5)
     print(f"ids dU (V={V}, H={H}, {N} rows): np.add.at + transpose {1e3 * median_seconds(add_at, 20):.2f} ms, "

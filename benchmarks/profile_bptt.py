@@ -5,7 +5,7 @@
 This is a diagnostic, not the benchmark: it times the library's own functions phase by phase
 (make_batch, RNN.run, RNN.head_backward, RNN.backprop; inside them model.logits,
 Head.value_and_grad, the NumPy time loops elman._forward_loop and elman._backward_loop,
-elman._input_weight_grad) and the single products and sums between them. It runs no copy of
+elman.input_weight_grad) and the single products and sums between them. It runs no copy of
 a loop: what it times is the code the library runs (the NumPy loops; bptt.compiled's kernels
 are timed by benchmarks/loops.py --kernels). Each figure is the median over `repeats` runs, in ms.
 """
@@ -101,8 +101,8 @@ def profile(s, repeats: int) -> dict:
         lambda: activations.derivative_from_output(net.activation, cache.h[1:]), repeats)
     rows = delta.reshape(T * B, H)
     out["  bwd: dW = Σ δᵀ h (GEMM)"] = ms(lambda: rows.T @ cache.h[:-1].reshape(T * B, H), repeats)
-    out["  bwd: dU (elman._input_weight_grad)"] = ms(
-        lambda: elman._input_weight_grad(rows, x, p["U"]), repeats)
+    out["  bwd: dU (elman.input_weight_grad)"] = ms(
+        lambda: elman.input_weight_grad(rows, x, p["U"]), repeats)
     out["  bwd: db (float64 sum)"] = ms(lambda: rows.sum(axis=0, dtype=np.float64), repeats)
     return out
 

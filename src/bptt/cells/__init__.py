@@ -28,8 +28,9 @@ grads: {base name: array} with the shapes of ``param_shapes``; dx: (T, B, D_in) 
 from __future__ import annotations
 
 from .elman import Elman
+from .gru import GRU
 
-CELLS = {"elman": Elman}
+CELLS = {"elman": Elman, "gru": GRU}
 
 
 def options_for(name: str, options: dict) -> dict:

@@ -105,7 +105,7 @@ def backward(cache: Cache, G, dh_T, U, W, activation, need_dx: bool):
     rows = delta.reshape(T * B, H)
     grads = {
         "W": rows.T @ h[:-1].reshape(T * B, H),  # Σ_t δ_tᵀ h_{t−1} (B3)
-        "U": _input_weight_grad(rows, x, U, active),  # (B4)
+        "U": input_weight_grad(rows, x, U, active),  # (B4)
         "b": rows.sum(axis=0, dtype=np.float64).astype(W.dtype),  # Σ_t δ_t (B5), float64 sum
     }
     dx = (rows @ U).reshape(T, B, -1) if need_dx else None  # δ_t U (B6)
@@ -130,7 +130,7 @@ def _backward_loop(G, h, W, dh, activation, active):
     return delta, dh
 
 
-def _input_weight_grad(rows, x, U, active=None):
+def input_weight_grad(rows, x, U, active=None):
     """∂L/∂U = Σ_t δ_tᵀ x_t (B4): one GEMM for float inputs; for ids, δ rows are summed into the
     columns of U they were gathered from (a scatter-add; the one-hot product is never formed).
     Padding steps (δ = 0) are left out, so the ids written there cannot change a single bit."""
@@ -180,7 +180,7 @@ class Elman:
 
     @classmethod
     def make(cls, activation="tanh", **options):
-        _no_options(cls.name, options)
+        no_cell_options(cls.name, options)
         return cls(activation)
 
     @property
@@ -212,7 +212,7 @@ class Elman:
         return (cache.h[t],)
 
 
-def _no_options(cell: str, options: dict) -> None:
+def no_cell_options(cell: str, options: dict) -> None:
     """Raise if options belonging to other cells were set (e.g. proj_size for an Elman cell)."""
     set_ = sorted(k for k, value in options.items() if value is not None)
     if set_:

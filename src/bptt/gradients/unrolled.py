@@ -81,7 +81,7 @@ def layer_sum(cache, G, U, W, activation, need_dx, first_kept=None):
             # here v = ∂L_t/∂h_t Π_{j=k}^{t−1} ∂h_{j+1}/∂h_j = ∂L_t/∂h_k, (B, H)
             d = v * a[k - 1][:, None] * fprime[k - 1]  # ∂L_t/∂z_k: the factor common to (U3)
             dW += d.T @ h[k - 1]  # · ∂h_k/∂W|direct = f'(z_k) ⊗ h_{k−1}   (U3, seed 002 eq. 10)
-            dU += elman._input_weight_grad(d, x[k - 1:k], U)  # · f'(z_k) ⊗ x_k (eq. 12)
+            dU += elman.input_weight_grad(d, x[k - 1:k], U)  # · f'(z_k) ⊗ x_k (eq. 12)
             db += d.sum(axis=0)  # · ∂h_k/∂b|direct = f'(z_k)   (eq. 14)
             if need_dx:
                 dx[k - 1] += d @ U  # (U5)
