@@ -158,27 +158,24 @@ def backward(cache: Cache, G, dh_T, dc_T, U, W, R=None, need_dx=False):
     T, B, Hh = G.shape
     H = c.shape[-1]
     dt = W.dtype
-    i, f, g, o = (gates[..., k * H:(k + 1) * H] for k in range(4))
-    # δa_t = K_t ⊙ [∂L/∂c_t, ∂L/∂c_t, ∂L/∂c_t, ∂L/∂m_t]: the K factors of (B4)–(B5) for all t
-    # at once; the loop multiplies them in place, so afterwards `delta` holds every δa_t
-    delta = np.empty_like(gates)
-    Ki, Kf, Kg, Ko = (delta[..., k * H:(k + 1) * H] for k in range(4))
-    np.subtract(1, i, out=Ki)
-    Ki *= i
-    Ki *= g  # g ⊙ i(1 − i) (B5)
-    np.subtract(1, f, out=Kf)
-    Kf *= f
-    Kf *= c[:-1]  # c_{t−1} ⊙ f(1 − f) (B5)
-    np.multiply(g, g, out=Kg)
-    np.subtract(1, Kg, out=Kg)
-    Kg *= i  # i ⊙ (1 − g²) (B5)
-    np.subtract(1, o, out=Ko)
-    Ko *= o
-    Ko *= tc  # tanh(c_t) ⊙ o(1 − o) (B4)
+    # δa_t = K_t ⊙ [∂L/∂c_t, ∂L/∂c_t, ∂L/∂c_t, ∂L/∂m_t]: the K factors of (B4)–(B5) for all t at
+    # once; the loop multiplies them in place, so afterwards `delta` holds every δa_t. Whole-array
+    # ops where the formula allows: an op on one gate's (T, B, H) view runs T·B short inner loops
+    # and took 2–7× as long per element as on the contiguous whole (measured, T=100 B=32 H=128).
+    g4 = gates.reshape(T, B, 4, H)  # [i f g o] as blocks
+    delta = np.subtract(1, gates)
+    delta *= gates  # s(1 − s) in every block: σ' of i, f, o; the g block is overwritten next
+    d4 = delta.reshape(T, B, 4, H)
+    Kg = d4[:, :, 2]
+    np.multiply(g4[:, :, 2], g4[:, :, 2], out=Kg)
+    np.subtract(1, Kg, out=Kg)  # 1 − g² (B5)
+    d4[:, :, 0::2] *= g4[:, :, 2::-2]  # blocks i, g times g, i: g ⊙ i(1 − i), i ⊙ (1 − g²) (B5)
+    d4[:, :, 1] *= c[:-1]  # c_{t−1} ⊙ f(1 − f) (B5)
+    d4[:, :, 3] *= tc  # tanh(c_t) ⊙ o(1 − o) (B4)
     Oc = np.multiply(tc, tc)
     np.subtract(1, Oc, out=Oc)
-    Oc *= o  # o ⊙ (1 − tanh²(c_t)) (B3)
-    F = f.copy()  # ∂c_t/∂c_{t−1} (B7)
+    Oc *= g4[:, :, 3]  # o ⊙ (1 − tanh²(c_t)) (B3)
+    F = g4[:, :, 1].copy()  # ∂c_t/∂c_{t−1} = f_t (B7)
     if active is not None:
         frozen = ~active[..., None]
         delta *= active[..., None]  # α_t in (B4)–(B5): no gate gradient past the end
@@ -192,8 +189,8 @@ def backward(cache: Cache, G, dh_T, dc_T, U, W, R=None, need_dx=False):
     # ∂L/∂h_t for every t is kept for ∂L/∂R (B11) with proj_size; without, one buffer suffices
     DH = None if R is None else np.array(G, dtype=dt)
     dm = None if R is None else np.empty((B, H), dtype=dt)
-    d3 = list(delta.reshape(T, B, 4, H)[:, :, :3])  # the i, f, g blocks as (B, 3, H)
-    do, Gs, Ocs, Fs, ds = list(Ko), list(G), list(Oc), list(F), list(delta)
+    d3 = list(d4[:, :, :3])  # the i, f, g blocks as (B, 3, H)
+    do, Gs, Ocs, Fs, ds = list(d4[:, :, 3]), list(G), list(Oc), list(F), list(delta)
     for t in range(T - 1, -1, -1):
         if R is None:
             carry += Gs[t]  # ∂L/∂h_t = G_t + δa_{t+1} W (B1)
