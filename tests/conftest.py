@@ -6,6 +6,7 @@ torch_loop  an independent autograd re-implementation of F1–F4 and L1 in torch
 rel_err     max|a − b| / max|b|, the oracle comparison
 fd_err      max|a − n| / max(max|a|, max|n|), the gradcheck norm
 fd_grad     central differences of net.loss for one parameter
+fd_array    central differences of any scalar function of one array (perturbed in place)
 """
 from __future__ import annotations
 
@@ -49,14 +50,18 @@ class Case:
 
 def _make_case(activation="tanh", head="softmax+ce", mapping="many-to-many", *, T=4, B=2, D=3,
                H=3, K=3, layers=1, bidirectional=False, ids=False, h0=False, lengths=False,
-               mask=None, seed=0, dtype=np.float64, init="uniform", scale=1.0) -> Case:
+               mask=None, seed=0, dtype=np.float64, init="uniform", scale=1.0, cell="elman",
+               proj_size=None, forget_bias=None) -> Case:
     """A random configuration. mapping: many-to-many, many-to-one, one-to-many, variable-lengths; lengths=True adds random lengths (at least
     one < T) to any mapping; mask="float" draws non-negative float weights (with some zeros);
-    scale multiplies every initial parameter (larger: the nonlinearity works harder)."""
+    scale multiplies every initial parameter (larger: the nonlinearity works harder).
+    cell, proj_size, forget_bias: as bptt.RNN; h0=True draws every part of the state (an LSTM's
+    h0 is then the pair (h0, c0))."""
     output, loss = HEADS[head]
     rng = np.random.default_rng(1000 + seed)
     net = bptt.RNN(D, H, K, activation=activation, output=output, loss=loss, num_layers=layers,
-                   bidirectional=bidirectional, init=init, seed=seed, dtype=np.float64)
+                   bidirectional=bidirectional, init=init, seed=seed, dtype=np.float64, cell=cell,
+                   proj_size=proj_size, forget_bias=forget_bias)
     if scale != 1.0:
         net.params = {k: p * scale for k, p in net.params.items()}
     if ids:
@@ -84,7 +89,10 @@ def _make_case(activation="tanh", head="softmax+ce", mapping="many-to-many", *, 
         m = rng.uniform(0, 2, size=(T, B)) * (rng.uniform(size=(T, B)) > 0.2)
     else:
         m = mask
-    h0_ = rng.standard_normal((layers * (2 if bidirectional else 1), B, H)) * 0.5 if h0 else None
+    h0_ = None
+    if h0:  # (L·dirs, B, H) for Elman: the same draw as before the cells had several state parts
+        parts = tuple(rng.standard_normal(shape) * 0.5 for shape in net.state_shapes(B))
+        h0_ = parts[0] if len(parts) == 1 else parts
     case = Case(net, x, y, m, h0_, lens, meta=dict(mapping=mapping, seed=seed))
     if dtype != np.float64:
         case.net = net.astype(dtype)
@@ -254,6 +262,23 @@ def _fd_grad(net, name, x, y, mask=None, h0=None, lengths=None, eps=1e-5, dropou
     return out.reshape(theta.shape)
 
 
+def _fd_array(f, a, eps=1e-5) -> np.ndarray:
+    """Central differences (f(a + εe_i) − f(a − εe_i)) / 2ε of a scalar function f() of the
+    float64 array ``a`` for every entry (a is perturbed in place and restored)."""
+    flat = a.reshape(-1)
+    assert np.shares_memory(flat, a), "a must be contiguous: it is perturbed in place"
+    out = np.empty(flat.size)
+    for i in range(flat.size):
+        saved = flat[i]
+        flat[i] = saved + eps
+        up = f()
+        flat[i] = saved - eps
+        down = f()
+        flat[i] = saved
+        out[i] = (up - down) / (2 * eps)
+    return out.reshape(a.shape)
+
+
 # ------------------------------------------------------------------ the seeds' errata
 def _reference_bptt(p, x, h, d_o, fprime):
     """(B1)–(B5), (B8) for one layer, plainly: p {U, W, b, V, c}; x (T, B, D) floats;
@@ -355,6 +380,11 @@ def fd_err():
 @pytest.fixture(scope="session")
 def fd_grad():
     return _fd_grad
+
+
+@pytest.fixture(scope="session")
+def fd_array():
+    return _fd_array
 
 
 @pytest.fixture(scope="module", params=["numpy", "numba"])

@@ -138,8 +138,8 @@ def test_errors():
         with pytest.raises(ValueError, match=f"activation='{act}', which nn.RNN cannot express"):
             to_torch(bptt.RNN(2, 3, 2, activation=act))
     rnn, linear = to_torch(make_net("2-bi-tanh"))
-    with pytest.raises(TypeError, match="LSTM and GRU"):
-        from_torch(torch.nn.LSTM(3, 4), linear)
+    with pytest.raises(TypeError, match="rnn must be one of torch.nn.RNN, torch.nn.LSTM"):
+        from_torch(torch.nn.Linear(3, 4), linear)  # (nn.LSTM imports: tests/test_lstm.py)
     with pytest.raises(TypeError, match="torch.nn.Linear"):
         from_torch(rnn, rnn)
     with pytest.raises(ValueError, match="in_features must be 8"):
@@ -151,8 +151,8 @@ def test_errors():
         from_state_dicts({**rnn_sd, "weight_ih_l1": torch.zeros(4, 4)}, lin_sd)
     with pytest.raises(ValueError, match=r"weight_hh_l0'\] must be square"):
         from_state_dicts({**rnn_sd, "weight_hh_l0": torch.zeros(4, 3)}, lin_sd)
-    with pytest.raises(ValueError, match="4 stacked gates: an LSTM"):
-        from_state_dicts(dict(torch.nn.LSTM(3, 4).state_dict()), {"weight": torch.zeros(5, 4)})
+    with pytest.raises(ValueError, match="4 stacked gates: an LSTM"):  # a cell named, weights of another
+        from_state_dicts(dict(torch.nn.LSTM(3, 4).state_dict()), {"weight": torch.zeros(5, 4)}, cell="elman")
     with pytest.raises(ValueError, match="unexpected keys"):
         from_state_dicts(rnn_sd, {**lin_sd, "extra": torch.zeros(1)})
     with pytest.raises(ValueError, match="must hold weight_ih_l0"):

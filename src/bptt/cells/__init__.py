@@ -15,6 +15,13 @@ object (its options, e.g. Elman's activation, are attributes) with:
     forward(x, state0, p, active) -> (h, cache, state_T)
     backward(cache, G, dstate_T, p, need_dx) -> (grads, dx, dstate0)
     state_at(cache, t)            the state tuple after t steps (t = 0: state0), for truncation
+    torch_module                  the torch.nn class computing the same layer: "RNN", "LSTM", "GRU"
+    torch_weights(p)              {torch's per-layer name without _l{k}{_reverse}: array}, e.g.
+                                  weight_ih, weight_hh, bias_ih (= b), bias_hh (= 0), weight_hr
+    from_torch_weights(w)         p from such a dict (torch's two biases summed into b, …)
+    torch_options                 optional: keyword arguments of the torch module beyond the
+                                  sizes, e.g. {"nonlinearity": "tanh"}, {"proj_size": P}; absent
+                                  means none (interop/torch.py)
 
 x: (T, B, D_in) float or (T, B) int ids (gathered, never one-hot); state0, state_T, dstate0:
 tuples of (B, size) arrays in the order of ``state_sizes``; dstate_T: such a tuple or None
@@ -29,8 +36,9 @@ from __future__ import annotations
 
 from .elman import Elman
 from .gru import GRU
+from .lstm import LSTM
 
-CELLS = {"elman": Elman, "gru": GRU}
+CELLS = {"elman": Elman, "lstm": LSTM, "gru": GRU}
 
 
 def options_for(name: str, options: dict) -> dict:

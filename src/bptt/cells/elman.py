@@ -174,6 +174,7 @@ class Elman:
 
     name = "elman"
     OPTIONS = ()
+    torch_module = "RNN"
 
     def __init__(self, activation: str = "tanh"):
         self.activation = v.choice("activation", activation, activations.NAMES)
@@ -210,6 +211,26 @@ class Elman:
 
     def state_at(self, cache, t: int) -> tuple:
         return (cache.h[t],)
+
+    # ------------------------------------------------------------ torch.nn.RNN
+    @property
+    def torch_options(self) -> dict:
+        """Keyword arguments of torch.nn.RNN beyond the sizes: its nonlinearity (tanh or relu)."""
+        if self.activation not in TORCH_ACTIVATIONS:
+            raise ValueError(f"torch.nn.RNN supports nonlinearity 'tanh' or 'relu' only; this model uses "
+                             f"activation={self.activation!r}, which nn.RNN cannot express")
+        return {"nonlinearity": self.activation}
+
+    def torch_weights(self, p: dict) -> dict:
+        """torch's per-layer names (without _l{k}{_reverse}): b goes to bias_ih, bias_hh is 0."""
+        return {"weight_ih": p["U"], "weight_hh": p["W"], "bias_ih": p["b"], "bias_hh": np.zeros_like(p["b"])}
+
+    def from_torch_weights(self, w: dict) -> dict:
+        """Our {U, W, b} from torch's per-layer weights: b = bias_ih + bias_hh."""
+        return {"U": w["weight_ih"], "W": w["weight_hh"], "b": w["bias_ih"] + w["bias_hh"]}
+
+
+TORCH_ACTIVATIONS = ("tanh", "relu")  # torch.nn.RNN's nonlinearities
 
 
 def no_cell_options(cell: str, options: dict) -> None:

@@ -274,6 +274,7 @@ class GRU:
     The activations are fixed (σ for the gates, tanh for n)."""
 
     name = "gru"
+    OPTIONS = ("reset_after",)
     torch_module = "GRU"
 
     def __init__(self, reset_after: bool = True):

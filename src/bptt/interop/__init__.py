@@ -1,6 +1,7 @@
 """Weights to and from other frameworks.
 
-bptt.interop.torch   ``to_torch(net) -> (nn.RNN, nn.Linear)``, ``from_torch(rnn, linear)``, and the
+bptt.interop.torch   ``to_torch(net) -> (nn.RNN | nn.LSTM | nn.GRU, nn.Linear)`` (the model's cell),
+                     ``from_torch(rnn, linear)`` (the cell read off the module's type), and the
                      state-dict level ``to_state_dicts`` / ``from_state_dicts`` (torch imported
                      lazily: importing this package never imports torch)
 
