@@ -8,7 +8,7 @@ import bptt
 from bptt import cells
 from bptt.interop.torch import from_state_dicts, from_torch, to_state_dicts, to_torch
 
-CELLS = ["elman", "lstm"]
+CELLS = ["elman", "lstm", "gru"]
 OPTIONS = {"lstm": [{}, {"proj_size": 2}]}  # a cell's option sets worth a case of their own
 CASES = [(cell, opts) for cell in CELLS for opts in OPTIONS.get(cell, [{}])]
 IDS = [cell + "".join(f"-{k}={v}" for k, v in opts.items()) for cell, opts in CASES]

@@ -337,6 +337,13 @@ class GRU:
         return (cache.h[t],)
 
     # ------------------------------------------------------------- torch.nn.GRU's layout
+    @property
+    def torch_options(self) -> dict:
+        """Keyword arguments of torch.nn.GRU beyond the sizes: none (reset_after=False has no
+        torch equivalent: ValueError)."""
+        self._torch_equivalent()
+        return {}
+
     def torch_weights(self, p: dict) -> dict:
         """One layer and direction in nn.GRU's names (without the _l{k}{_reverse} suffix):
         weight_ih = U, weight_hh = W, bias_ih = b, bias_hh = [0, 0, bn] (new arrays)."""
