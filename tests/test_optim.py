@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import torch
 
+import bptt
 from bptt.optim import (SGD, Adagrad, Adam, CosineLR, RMSprop, StepLR, clip_grad_norm,
-                        clip_grad_value)
+                        clip_grad_value, global_norm)
 
 SHAPES = {"U": (5, 3), "W": (5, 5), "b": (5,), "V": (4, 5), "c": (4,), "U2": (5, 5)}
 N_STEPS = 6
@@ -242,6 +243,53 @@ def test_clip_grad_norm_matches_torch(max_norm):
     if max_norm < total:
         new_norm = math.sqrt(sum(np.sum(g * g) for g in grads.values()))
         assert new_norm == pytest.approx(max_norm, rel=1e-6)
+
+
+def float64_norm(grads):
+    """The global norm of ``grads`` from their float64 values, without scaling."""
+    return math.sqrt(sum(float(np.sum(np.asarray(g, np.float64) ** 2)) for g in grads.values()))
+
+
+@pytest.mark.parametrize("dtype, scale", [(np.float32, 1e19), (np.float64, 1e200)])
+def test_clip_grad_norm_where_the_sum_of_squares_overflows(dtype, scale):
+    """Σ g² overflows the dtype (float32: 1e38, float64: 1e308); the norm must not, and the
+    clipped gradients have norm max_norm, not 0 (issue 15.4)."""
+    grads = make_grads(n=1, dtype=dtype)[0]
+    for g in grads.values():
+        g *= scale
+    wide = {k: g.astype(np.float64) for k, g in grads.items()}
+    if dtype == np.float64:  # float64_norm would overflow too: take the scale out by hand
+        exact = scale * float64_norm({k: g / scale for k, g in wide.items()})
+    else:
+        exact = float64_norm(wide)
+    assert global_norm(grads) == pytest.approx(exact, rel=1e-12)
+    assert clip_grad_norm(grads, 5.0) == pytest.approx(exact, rel=1e-12)
+    for k, g in grads.items():
+        assert g.dtype == dtype
+        assert_rel(g, wide[k] * (5.0 / exact), tol=1e-6 if dtype == np.float32 else 1e-12)
+    assert float64_norm(grads) == pytest.approx(5.0, rel=1e-6)
+
+
+def test_clip_grad_norm_of_an_exploding_float32_relu_net():
+    """relu, W = 1.5·I, T = 100, float32: the gradient reaches ~1e19, finite, but its sum of
+    squares is not; clipping used to scale every gradient by max_norm / inf = 0."""
+    net = bptt.RNN(2, 4, 2, activation="relu", dtype=np.float32, seed=0)
+    net.params["W"][:] = 1.5 * np.eye(4, dtype=np.float32)
+    rng = np.random.default_rng(0)
+    x = np.abs(rng.standard_normal((100, 3, 2))).astype(np.float32)
+    _, grads = net.loss_and_grad(x, rng.integers(0, 2, size=(100, 3)))
+    grads = dict(grads)
+    assert all(np.isfinite(g).all() for g in grads.values()) and np.abs(grads["W"]).max() > 1e19
+    exact = float64_norm(grads)
+    assert clip_grad_norm(grads, 1.0) == pytest.approx(exact, rel=1e-6)
+    assert float64_norm(grads) == pytest.approx(1.0, rel=1e-5)
+
+
+def test_global_norm_of_special_values():
+    assert global_norm({}) == 0.0 and global_norm({"b": np.zeros(3, np.float32)}) == 0.0
+    assert global_norm({"W": np.array([1.0, np.inf]), "b": np.ones(2)}) == math.inf
+    assert math.isnan(global_norm({"W": np.array([np.nan, np.inf]), "b": np.ones(2)}))
+    assert global_norm({"W": np.full(4, 1e308)}) == math.inf  # 2e308: beyond float64
 
 
 def test_clip_grad_value_matches_torch():

@@ -33,6 +33,7 @@ __all__ = [
     "Adagrad",
     "RMSprop",
     "Adam",
+    "global_norm",
     "clip_grad_norm",
     "clip_grad_value",
     "Schedule",
@@ -356,11 +357,38 @@ class Adam(Optimizer):
 # ----------------------------------------------------------------------------- clipping
 
 
+def global_norm(grads: Mapping[str, np.ndarray]) -> float:
+    """The global L2 norm ``√(Σ_k ‖g_k‖²)`` of every array in ``grads`` (any shapes, float dtypes).
+
+    Computed in float64 after dividing by ``m = max_k max|g_k|``, so it does not overflow where
+    the sum of squares would: float32 gradients near 1e19 or float64 ones near 1e200 give their
+    finite norm. Returns 0.0 for all-zero gradients, inf when a gradient holds inf, nan when one
+    holds NaN (the trainer's guard reads this), and inf for a float64 norm beyond 1.8e308.
+    """
+    peak, root = _norm_parts(grads)
+    return peak * root
+
+
+def _norm_parts(grads: Mapping[str, np.ndarray]) -> tuple[float, float]:
+    """(m, r) with the global norm = m·r: m = max|g| over every array (0, inf or nan as it comes),
+    r = √(Σ (g/m)²) ∈ [1, √n] for a finite m > 0, else 1."""
+    ends = [e for g in grads.values() if g.size for e in (g.min(), g.max())]  # no |g| temporary
+    peak = float(np.max(np.abs(ends))) if ends else 0.0  # np.max: a NaN anywhere gives NaN
+    if not (0.0 < peak < math.inf):
+        return peak, 1.0
+    squares = 0.0
+    for g in grads.values():
+        s = np.divide(g, peak, dtype=np.float64)
+        squares += float(np.vdot(s, s))
+    return peak, math.sqrt(squares)
+
+
 def clip_grad_norm(grads: Params, max_norm: float) -> float:
     """Scale all gradients in place so that their global L2 norm is at most ``max_norm``.
 
-    As ``torch.nn.utils.clip_grad_norm_``: ``total = √(Σ_k ‖g_k‖²)``; when
-    ``c = max_norm / (total + 1e-6) < 1`` every ``g_k ← c·g_k``.
+    As ``torch.nn.utils.clip_grad_norm_``: ``total = √(Σ_k ‖g_k‖²)`` (``global_norm``); when
+    ``c = max_norm / (total + 1e-6) < 1`` every ``g_k ← c·g_k``, the product taken in float64.
+    A norm beyond the float64 range is scaled in two factors, never to c = 0.
 
     Args:
         grads: ``dict[str, np.ndarray]`` of finite floating arrays, any shapes; modified in place.
@@ -371,11 +399,12 @@ def clip_grad_norm(grads: Params, max_norm: float) -> float:
     max_norm = _real("max_norm", max_norm, 0.0, low_open=True)
     for k, g in grads.items():
         _check_array(f"grads[{k!r}]", g)
-    total = math.sqrt(sum(float(np.linalg.norm(g)) ** 2 for g in grads.values()))
-    coef = max_norm / (total + 1e-6)
+    peak, root = _norm_parts(grads)
+    total = peak * root
+    coef = max_norm / (total + 1e-6) if total < math.inf else max_norm / peak / root
     if coef < 1.0:
         for g in grads.values():
-            g *= coef
+            np.multiply(g, coef, out=g, dtype=np.float64, casting="same_kind")
     return total
 
 

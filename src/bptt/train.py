@@ -238,15 +238,17 @@ class Trainer:
         loss, grads, h_n = self.recipe.loss_and_grad(self.model, batch, h0)
         step = self.step + 1
         bad = None if math.isfinite(loss) else f"loss ({loss})"
-        for k, g in grads.items():
-            if bad is None and g.size and not (np.isfinite(g.min()) and np.isfinite(g.max())):
-                bad = f"gradient of {k}"
+        norm = optim.global_norm(grads)  # finite unless a gradient holds NaN or inf
+        if bad is None and not math.isfinite(norm):
+            bad = next((f"gradient of {k}" for k, g in grads.items() if not np.isfinite(g).all()),
+                       f"gradient norm ({norm})")
         if bad is not None:  # rewind the data so that the state is exactly that after step − 1
             self.rng.bit_generator.state = before[0]
             self.stream.load_state_dict(*before[1])
             raise Diverged(step, bad)
         c = self.config
-        norm = optim.clip_grad_norm(grads, c.clip) if c.clip else _global_norm(grads)
+        if c.clip:
+            optim.clip_grad_norm(grads, c.clip)
         if c.clip_value:
             optim.clip_grad_value(grads, c.clip_value)
         self.opt.step(grads)
@@ -430,6 +432,3 @@ def _check_int(name, value, low):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
         raise ValueError(f"{name} must be an integer ≥ {low}, got {value!r}")
 
-
-def _global_norm(grads) -> float:
-    return math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
