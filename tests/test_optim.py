@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import torch
 
+import bptt
 from bptt.optim import (SGD, Adagrad, Adam, CosineLR, RMSprop, StepLR, clip_grad_norm,
-                        clip_grad_value)
+                        clip_grad_value, global_norm)
 
 SHAPES = {"U": (5, 3), "W": (5, 5), "b": (5,), "V": (4, 5), "c": (4,), "U2": (5, 5)}
 N_STEPS = 6
@@ -145,15 +146,15 @@ def test_state_dict_is_a_copy_and_load_validates():
     sd["m.U"][...] = 7.0
     assert not np.any(opt.state["m"]["U"] == 7.0)
 
-    for bad, match in [
-        ({k: v for k, v in sd.items() if k != "v.W"}, r"missing keys \['v.W'\]"),
-        ({**sd, "m.X": np.zeros(3)}, r"unknown keys \['m.X'\]"),
-        ({**sd, "m.W": np.zeros((5, 4))}, r"state_dict\['m.W'\] has shape \(5, 4\), expected \(5, 5\)"),
-        ({**sd, "step": 1.5}, r"state_dict\['step'\]"),
-        ({**sd, "lr": -1.0}, r"state_dict\['lr'\]"),
+    for bad, error, match in [
+        ({k: v for k, v in sd.items() if k != "v.W"}, ValueError, r"missing keys \['v.W'\]"),
+        ({**sd, "m.X": np.zeros(3)}, ValueError, r"unknown keys \['m.X'\]"),
+        ({**sd, "m.W": np.zeros((5, 4))}, ValueError, r"state_dict\['m.W'\] has shape \(5, 4\), expected \(5, 5\)"),
+        ({**sd, "step": 1.5}, TypeError, r"state_dict\['step'\]"),
+        ({**sd, "lr": -1.0}, ValueError, r"state_dict\['lr'\]"),
     ]:
         before = opt.state_dict()
-        with pytest.raises(ValueError, match=match):
+        with pytest.raises(error, match=match):
             opt.load_state_dict(bad)
         after = opt.state_dict()                              # nothing half-loaded
         assert all(np.array_equal(before[k], after[k]) for k in before)
@@ -179,45 +180,45 @@ def test_step_allocates_nothing_parameter_sized():
         assert peak < nbytes / 10, (cls.__name__, peak)
 
 
-@pytest.mark.parametrize("make, match", [
-    (lambda p: SGD(p, lr=0.0), r"lr must be in \(0.0, inf\)"),
-    (lambda p: SGD(p, lr=-0.1), "lr"),
-    (lambda p: SGD(p, lr=float("nan")), "lr"),
-    (lambda p: SGD(p, lr=0.1, momentum=-0.5), "momentum"),
-    (lambda p: SGD(p, lr=0.1, nesterov=True), "nesterov"),
-    (lambda p: SGD(p, lr=0.1, weight_decay=-1), "weight_decay"),
-    (lambda p: Adagrad(p, lr=-1), "lr"),
-    (lambda p: Adagrad(p, eps=0), "eps"),
-    (lambda p: RMSprop(p, lr=0), "lr"),
-    (lambda p: RMSprop(p, lr=0.1, alpha=1.0), "alpha"),
-    (lambda p: Adam(p, lr=0), "lr"),
-    (lambda p: Adam(p, betas=(1.0, 0.999)), r"betas\[0\]"),
-    (lambda p: Adam(p, betas=(0.9, -0.1)), r"betas\[1\]"),
-    (lambda p: Adam(p, betas=0.9), "betas"),
-    (lambda p: Adam({**p, "W": p["W"].astype(int)}), r"params\['W'\]"),
-    (lambda p: Adam({**p, "b": np.array([np.nan, 1.0])}), r"params\['b'\] contains NaN"),
-    (lambda p: Adam({}), "params"),
+@pytest.mark.parametrize("make, error, match", [
+    (lambda p: SGD(p, lr=0.0), ValueError, r"lr must be a real number in \(0.0, inf\), got 0.0"),
+    (lambda p: SGD(p, lr=-0.1), ValueError, "lr"),
+    (lambda p: SGD(p, lr=float("nan")), ValueError, "lr"),
+    (lambda p: SGD(p, lr=0.1, momentum=-0.5), ValueError, "momentum"),
+    (lambda p: SGD(p, lr=0.1, nesterov=True), ValueError, "nesterov"),
+    (lambda p: SGD(p, lr=0.1, weight_decay=-1), ValueError, "weight_decay"),
+    (lambda p: Adagrad(p, lr=-1), ValueError, "lr"),
+    (lambda p: Adagrad(p, eps=0), ValueError, "eps"),
+    (lambda p: RMSprop(p, lr=0), ValueError, "lr"),
+    (lambda p: RMSprop(p, lr=0.1, alpha=1.0), ValueError, "alpha"),
+    (lambda p: Adam(p, lr=0), ValueError, "lr"),
+    (lambda p: Adam(p, betas=(1.0, 0.999)), ValueError, r"betas\[0\]"),
+    (lambda p: Adam(p, betas=(0.9, -0.1)), ValueError, r"betas\[1\]"),
+    (lambda p: Adam(p, betas=0.9), TypeError, "betas"),
+    (lambda p: Adam({**p, "W": p["W"].astype(int)}), TypeError, r"params\['W'\]"),
+    (lambda p: Adam({**p, "b": np.array([np.nan, 1.0])}), ValueError, r"params\['b'\] contains NaN"),
+    (lambda p: Adam({}), ValueError, "params"),
 ])
-def test_bad_hyperparameters(make, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_hyperparameters(make, error, match):
+    with pytest.raises(error, match=match):
         make(make_params())
 
 
-@pytest.mark.parametrize("edit, match", [
-    (lambda g: g.pop("W"), r"grads: missing keys \['W'\]"),
-    (lambda g: g.update(X=np.zeros(2)), r"grads: .*unknown keys \['X'\]"),
-    (lambda g: g.update(W=np.zeros((5, 4))), r"grads\['W'\] has shape \(5, 4\), expected \(5, 5\)"),
-    (lambda g: g["V"].__setitem__((1, 2), np.nan), r"grads\['V'\] contains NaN or inf"),
-    (lambda g: g["c"].__setitem__(0, -np.inf), r"grads\['c'\] contains NaN or inf"),
-    (lambda g: g.update(b=[0.0] * 5), r"grads\['b'\] must be a floating-point numpy array"),
+@pytest.mark.parametrize("edit, error, match", [
+    (lambda g: g.pop("W"), ValueError, r"grads: missing keys \['W'\]"),
+    (lambda g: g.update(X=np.zeros(2)), ValueError, r"grads: .*unknown keys \['X'\]"),
+    (lambda g: g.update(W=np.zeros((5, 4))), ValueError, r"grads\['W'\] has shape \(5, 4\), expected \(5, 5\)"),
+    (lambda g: g["V"].__setitem__((1, 2), np.nan), ValueError, r"grads\['V'\] contains NaN or inf"),
+    (lambda g: g["c"].__setitem__(0, -np.inf), ValueError, r"grads\['c'\] contains NaN or inf"),
+    (lambda g: g.update(b=[0.0] * 5), TypeError, r"grads\['b'\] must be a floating-point numpy array"),
 ])
-def test_bad_grads_raise_and_change_nothing(edit, match):
+def test_bad_grads_raise_and_change_nothing(edit, error, match):
     params = make_params()
     before = {k: p.copy() for k, p in params.items()}
     opt = Adam(params)
     grads = make_grads(n=1)[0]
     edit(grads)
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(error, match=match):
         opt.step(grads)
     assert opt.step_count == 0
     for k in SHAPES:
@@ -242,6 +243,53 @@ def test_clip_grad_norm_matches_torch(max_norm):
     if max_norm < total:
         new_norm = math.sqrt(sum(np.sum(g * g) for g in grads.values()))
         assert new_norm == pytest.approx(max_norm, rel=1e-6)
+
+
+def float64_norm(grads):
+    """The global norm of ``grads`` from their float64 values, without scaling."""
+    return math.sqrt(sum(float(np.sum(np.asarray(g, np.float64) ** 2)) for g in grads.values()))
+
+
+@pytest.mark.parametrize("dtype, scale", [(np.float32, 1e19), (np.float64, 1e200)])
+def test_clip_grad_norm_where_the_sum_of_squares_overflows(dtype, scale):
+    """Σ g² overflows the dtype (float32: 1e38, float64: 1e308); the norm must not, and the
+    clipped gradients have norm max_norm, not 0 (issue 15.4)."""
+    grads = make_grads(n=1, dtype=dtype)[0]
+    for g in grads.values():
+        g *= scale
+    wide = {k: g.astype(np.float64) for k, g in grads.items()}
+    if dtype == np.float64:  # float64_norm would overflow too: take the scale out by hand
+        exact = scale * float64_norm({k: g / scale for k, g in wide.items()})
+    else:
+        exact = float64_norm(wide)
+    assert global_norm(grads) == pytest.approx(exact, rel=1e-12)
+    assert clip_grad_norm(grads, 5.0) == pytest.approx(exact, rel=1e-12)
+    for k, g in grads.items():
+        assert g.dtype == dtype
+        assert_rel(g, wide[k] * (5.0 / exact), tol=1e-6 if dtype == np.float32 else 1e-12)
+    assert float64_norm(grads) == pytest.approx(5.0, rel=1e-6)
+
+
+def test_clip_grad_norm_of_an_exploding_float32_relu_net():
+    """relu, W = 1.5·I, T = 100, float32: the gradient reaches ~1e19, finite, but its sum of
+    squares is not; clipping used to scale every gradient by max_norm / inf = 0."""
+    net = bptt.RNN(2, 4, 2, activation="relu", dtype=np.float32, seed=0)
+    net.params["W"][:] = 1.5 * np.eye(4, dtype=np.float32)
+    rng = np.random.default_rng(0)
+    x = np.abs(rng.standard_normal((100, 3, 2))).astype(np.float32)
+    _, grads = net.loss_and_grad(x, rng.integers(0, 2, size=(100, 3)))
+    grads = dict(grads)
+    assert all(np.isfinite(g).all() for g in grads.values()) and np.abs(grads["W"]).max() > 1e19
+    exact = float64_norm(grads)
+    assert clip_grad_norm(grads, 1.0) == pytest.approx(exact, rel=1e-6)
+    assert float64_norm(grads) == pytest.approx(1.0, rel=1e-5)
+
+
+def test_global_norm_of_special_values():
+    assert global_norm({}) == 0.0 and global_norm({"b": np.zeros(3, np.float32)}) == 0.0
+    assert global_norm({"W": np.array([1.0, np.inf]), "b": np.ones(2)}) == math.inf
+    assert math.isnan(global_norm({"W": np.array([np.nan, np.inf]), "b": np.ones(2)}))
+    assert global_norm({"W": np.full(4, 1e308)}) == math.inf  # 2e308: beyond float64
 
 
 def test_clip_grad_value_matches_torch():
@@ -336,15 +384,15 @@ def test_schedule_state_dict_resumes_exact_sequence():
         sb.load_state_dict({"last_step": -1, "base_lr": 0.1})
 
 
-@pytest.mark.parametrize("make, match", [
-    (lambda o: StepLR(o, step_size=0), "step_size"),
-    (lambda o: StepLR(o, step_size=2.5), "step_size"),
-    (lambda o: StepLR(o, step_size=2, gamma=0), "gamma"),
-    (lambda o: CosineLR(o, total_steps=0), "total_steps"),
-    (lambda o: CosineLR(o, total_steps=10, warmup=10), "warmup"),
-    (lambda o: CosineLR(o, total_steps=10, min_lr=-1e-3), "min_lr"),
-    (lambda o: CosineLR(o, total_steps=10, min_lr=1.0), "min_lr"),
+@pytest.mark.parametrize("make, error, match", [
+    (lambda o: StepLR(o, step_size=0), ValueError, "step_size"),
+    (lambda o: StepLR(o, step_size=2.5), TypeError, "step_size"),
+    (lambda o: StepLR(o, step_size=2, gamma=0), ValueError, "gamma"),
+    (lambda o: CosineLR(o, total_steps=0), ValueError, "total_steps"),
+    (lambda o: CosineLR(o, total_steps=10, warmup=10), ValueError, "warmup"),
+    (lambda o: CosineLR(o, total_steps=10, min_lr=-1e-3), ValueError, "min_lr"),
+    (lambda o: CosineLR(o, total_steps=10, min_lr=1.0), ValueError, "min_lr"),
 ])
-def test_bad_schedule_arguments(make, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_schedule_arguments(make, error, match):
+    with pytest.raises(error, match=match):
         make(SGD(make_params(), lr=0.1))

@@ -32,7 +32,8 @@ def test_set_blas_threads_sets_what_openblas_reports():
     assert _openblas_threads() == before
 
 
-@pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True, None])
-def test_set_blas_threads_rejects_what_is_not_a_positive_integer(bad):
-    with pytest.raises(ValueError, match=r"threads must be an integer ≥ 1, got"):
+@pytest.mark.parametrize("bad, error", [(0, ValueError), (-1, ValueError), (1.5, TypeError), ("2", TypeError),
+                                        (True, TypeError), (None, TypeError)])
+def test_set_blas_threads_rejects_what_is_not_a_positive_integer(bad, error):
+    with pytest.raises(error, match=r"threads must be an integer ≥ 1, got"):
         bptt.set_blas_threads(bad)

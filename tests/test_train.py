@@ -223,6 +223,33 @@ def test_non_finite_loss_stops_with_the_step_and_keeps_good_parameters(tmp_path)
         Trainer(other, other.build_model(hidden_size=4), config).train_step()
 
 
+def test_huge_finite_gradients_are_clipped_and_infinite_ones_stop_the_run():
+    """A gradient near the dtype's largest value (Σ g² overflows) takes a clipped step, not a zero one; a
+    gradient holding inf stops the run before the update with the one-line message (issue 15.4)."""
+    recipe = recipes.make("addition")
+    model = recipe.build_model(hidden_size=4, seed=0)
+    trainer = Trainer(recipe, model, TrainConfig(steps=5, optimizer="sgd", lr=0.1, clip=1.0, **QUIET))
+    real = recipe.loss_and_grad
+    huge = float(np.finfo(model.params["W"].dtype).max) / 10
+    poison = {"value": huge}
+
+    def exploded(model, batch, h0):
+        loss, grads, h = real(model, batch, h0)
+        grads["W"][0, 0] = poison["value"]
+        return loss, grads, h
+
+    recipe.loss_and_grad = exploded
+    before = model.params["W"].copy()
+    trainer.train_step()
+    assert model.params["W"][0, 0] == pytest.approx(before[0, 0] - 0.1, rel=1e-6)  # lr · clipped
+    assert trainer._window.norm == pytest.approx(huge, rel=1e-6)
+    poison["value"] = np.inf
+    result = trainer.run()
+    assert result.status == "diverged" and trainer.step == 1
+    assert result.summary["error"].startswith("non-finite gradient of W at step 2;")
+    assert "\n" not in result.summary["error"]
+
+
 def test_sigint_saves_last_and_stops_cleanly(tmp_path):
     recipe = recipes.make("parity")
     trainer = Trainer(recipe, recipe.build_model(hidden_size=4), TrainConfig(steps=100, eval_every=50, progress=False),

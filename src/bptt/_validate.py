@@ -2,18 +2,40 @@
 and says what was expected. Internals trust what passed through here."""
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 
 
-def positive_int(name: str, value, minimum: int = 1) -> int:
-    """``value`` as an int ≥ ``minimum`` (bools rejected)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer ≥ {minimum}, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer ≥ {minimum}, got {value}")
+def positive_int(name: str, value, minimum: int = 1, maximum: int | None = None) -> int:
+    """``value`` as an int in [``minimum``, ``maximum``] (Python or NumPy integers and 0-d
+    integer arrays, as ``np.load`` returns scalars; bools rejected)."""
+    want = f"an integer ≥ {minimum}" if maximum is None else f"an integer in [{minimum}, {maximum}]"
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be {want}, got {type(value).__name__} {value!r}")
+    if value < minimum or (maximum is not None and value > maximum):
+        raise ValueError(f"{name} must be {want}, got {value}")
     return int(value)
+
+
+def real(name: str, value, low: float = -math.inf, high: float = math.inf, *, low_open: bool = False,
+         high_open: bool = True) -> float:
+    """``value`` as a finite float in the interval from ``low`` to ``high`` (closed or open ends;
+    Python or NumPy reals and 0-d real arrays; bools and strings rejected)."""
+    want = f"a real number in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be {want}, got {type(value).__name__} {value!r}")
+    v = float(value)
+    above = v > low if low_open else v >= low
+    below = v < high if high_open else v <= high
+    if not (math.isfinite(v) and above and below):
+        raise ValueError(f"{name} must be {want}, got {value!r}")
+    return v
 
 
 def choice(name: str, value, allowed) -> str:
@@ -82,14 +104,3 @@ def param_dict(params, shapes: dict, dtype) -> dict:
         raise ValueError(f"params must be a dict with keys {sorted(shapes)}, got {got}")
     return {k: float_array(params[k], f"params[{k!r}]", s, dtype).copy() for k, s in shapes.items()}
 
-
-def real(name: str, value, low: float, high: float, *, low_open: bool = False, high_open: bool = False) -> float:
-    """``value`` as a finite float in the interval [low, high] (ends open where asked)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    x = float(value)
-    inside = (x > low if low_open else x >= low) and (x < high if high_open else x <= high)
-    if not (np.isfinite(x) and inside):
-        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-        raise ValueError(f"{name} must be a number in {interval}, got {value!r}")
-    return x

@@ -21,11 +21,12 @@ import datetime
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 from collections.abc import Mapping
 
 import numpy as np
+
+from .files import atomic_write
 
 __all__ = ["FORMAT_VERSION", "save", "load", "with_prefix", "take_prefix", "rng_to_meta",
            "rng_from_meta"]
@@ -67,14 +68,14 @@ def save(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], meta: Mappin
         meta: JSON-serialisable dict of caller metadata; must not use the reserved keys
             ``format_version``, ``created``, ``sha256``. Tuples come back as lists.
 
-    The file is written to a temporary file in the same directory, flushed and fsync'ed, then
-    ``os.replace``'d onto ``path`` and the directory fsync'ed: whatever was at ``path`` stays
-    intact until the rename, and the temporary file is removed if anything fails.
+    The file is written by ``files.atomic_write``: to a temporary file in the same directory,
+    flushed and fsync'ed, then ``os.replace``'d onto ``path`` and the directory fsync'ed:
+    whatever was at ``path`` stays intact until the rename, the temporary file is removed if
+    anything fails, and a symbolic link at ``path`` is replaced, never written through.
 
     Raises:
         ValueError: bad array names or dtypes, reserved or non-JSON-serialisable metadata.
     """
-    path = os.fspath(path)
     entries = {}
     for name, value in arrays.items():
         if not isinstance(name, str) or not name or name == META_KEY:
@@ -99,32 +100,13 @@ def save(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], meta: Mappin
         raise ValueError(f"meta is not JSON-serialisable: {e}") from None
     entries[META_KEY] = np.frombuffer(_canonical_json(doc).encode("utf-8"), dtype=np.uint8)
 
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = tempfile.NamedTemporaryFile(dir=directory, prefix=f".{os.path.basename(path)}.",
-                                      suffix=".tmp", delete=False)
-    try:
-        with tmp:
-            # what np.savez does, minus its keyword clash on names such as "file"
-            with zipfile.ZipFile(tmp, mode="w", compression=zipfile.ZIP_STORED,
-                                 allowZip64=True) as zf:
-                for name, a in entries.items():
-                    with zf.open(name + ".npy", mode="w", force_zip64=True) as member:
-                        np.lib.format.write_array(member, a, allow_pickle=False)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp.name, path)
-    except BaseException:
-        try:
-            os.unlink(tmp.name)
-        except FileNotFoundError:
-            pass
-        raise
-    if os.name == "posix":  # make the rename itself durable
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    def write(f):  # what np.savez does, minus its keyword clash on names such as "file"
+        with zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+            for name, a in entries.items():
+                with zf.open(name + ".npy", mode="w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, a, allow_pickle=False)
+
+    atomic_write(path, write)
 
 
 def load(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _validate as v
-from . import activations
+from . import activations, optim
 from .batch import make_batch, make_inputs
 
 MAX_DERIVATIVE = {"tanh": 1.0, "relu": 1.0, "sigmoid": 0.25, "identity": 1.0}  # γ in (D2)
@@ -79,10 +79,10 @@ def saturation_fraction(h, activation: str, threshold: float = 0.1, active=None)
 
 # ----------------------------------------------------------------------------- training helpers
 def global_grad_norm(grads) -> float:
-    """√(Σ_θ ‖∂L/∂θ‖²) over every array in ``grads`` (the norm clipping by global norm uses)."""
+    """√(Σ_θ ‖∂L/∂θ‖²) over every array in ``grads``: ``optim.global_norm`` (the norm clipping
+    by global norm uses; finite for finite gradients, inf or nan when one holds inf or NaN)."""
     _dict_of_arrays("grads", grads)
-    with np.errstate(over="ignore"):  # an exploded gradient's norm is inf, not a warning
-        return math.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads.values()))
+    return optim.global_norm({k: np.asarray(g) for k, g in grads.items()})
 
 
 def update_ratios(params, update=None, *, before=None, lr: float = 1.0) -> dict:

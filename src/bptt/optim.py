@@ -27,12 +27,15 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from . import _validate as v
+
 __all__ = [
     "Optimizer",
     "SGD",
     "Adagrad",
     "RMSprop",
     "Adam",
+    "global_norm",
     "clip_grad_norm",
     "clip_grad_value",
     "Schedule",
@@ -47,31 +50,6 @@ StateDict = dict[str, "np.ndarray | float | int"]
 # ----------------------------------------------------------------------------- validation
 
 
-def _real(name: str, value, low: float, high: float = math.inf, *, low_open: bool = False,
-          high_open: bool = True) -> float:
-    """``float(value)`` if it is finite and inside the interval, else ValueError naming ``name``."""
-    try:
-        if isinstance(value, (str, bytes, bool)):  # float("0.1") and float(True) would pass
-            raise TypeError
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number, got {value!r}") from None
-    above = v > low if low_open else v >= low
-    below = v < high if high_open else v <= high
-    if not (math.isfinite(v) and above and below):
-        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-        raise ValueError(f"{name} must be in {interval}, got {value!r}")
-    return v
-
-
-def _integer(name: str, value, low: int) -> int:
-    """``int(value)`` if it is an integer (Python or NumPy, 0-d arrays included) >= low."""
-    a = np.asarray(value)
-    if a.ndim != 0 or a.dtype.kind not in "iu" or int(a) < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(a)
-
-
 def _check_finite(name: str, a: np.ndarray) -> None:
     """ValueError if ``a`` holds NaN or ±inf (min/max propagate both; no temporary array)."""
     if a.size and not (np.isfinite(a.min()) and np.isfinite(a.max())):
@@ -79,19 +57,21 @@ def _check_finite(name: str, a: np.ndarray) -> None:
 
 
 def _check_array(name: str, a, shape: tuple[int, ...] | None = None) -> None:
-    """ValueError unless ``a`` is a finite floating ndarray (of ``shape``, when given)."""
+    """TypeError unless ``a`` is a floating ndarray; ValueError unless it is finite (and of
+    ``shape``, when given)."""
     if not isinstance(a, np.ndarray) or a.dtype.kind != "f":
         what = f"a {a.dtype} array" if isinstance(a, np.ndarray) else type(a).__name__
-        raise ValueError(f"{name} must be a floating-point numpy array, got {what}")
+        raise TypeError(f"{name} must be a floating-point numpy array, got {what}")
     if shape is not None and a.shape != shape:
         raise ValueError(f"{name} has shape {a.shape}, expected {shape}")
     _check_finite(name, a)
 
 
 def _check_keys(name: str, got: Mapping, expected) -> None:
-    """ValueError listing the missing and unknown keys of ``got`` with respect to ``expected``."""
+    """ValueError listing the missing and unknown keys of ``got`` with respect to ``expected``
+    (TypeError if ``got`` is not a dict)."""
     if not isinstance(got, Mapping):
-        raise ValueError(f"{name} must be a dict, got {type(got).__name__}")
+        raise TypeError(f"{name} must be a dict, got {type(got).__name__}")
     missing = sorted(set(expected) - set(got))
     unknown = sorted(set(got) - set(expected), key=str)
     if missing or unknown:
@@ -131,16 +111,18 @@ class Optimizer:
 
     def __init__(self, params: Params, lr: float, *, buffers: tuple[str, ...] = (),
                  n_scratch: int = 1):
-        if not isinstance(params, Mapping) or not params:
-            raise ValueError("params must be a non-empty dict of numpy arrays")
+        if not isinstance(params, Mapping):
+            raise TypeError(f"params must be a non-empty dict of numpy arrays, got {type(params).__name__}")
+        if not params:
+            raise ValueError("params must be a non-empty dict of numpy arrays, got an empty dict")
         for k, p in params.items():
             if not isinstance(k, str):
-                raise ValueError(f"params keys must be strings, got {k!r}")
+                raise TypeError(f"params keys must be strings, got {k!r}")
             _check_array(f"params[{k!r}]", p)
             if not p.flags.writeable:
                 raise ValueError(f"params[{k!r}] is read-only; optimizers update it in place")
         self.params: Params = params
-        self.lr = _real("lr", lr, 0.0, low_open=True)
+        self.lr = v.real("lr", lr, 0.0, low_open=True)
         self.step_count = 0
         self.state: dict[str, Params] = {
             b: {k: np.zeros_like(p) for k, p in params.items()} for b in buffers}
@@ -150,8 +132,8 @@ class Optimizer:
     def step(self, grads: Params) -> None:
         """Apply one update. ``grads``: same keys and shapes as ``params``, finite floats.
 
-        Every gradient is validated before any parameter changes, so a ValueError leaves the
-        parameters and the optimizer state untouched.
+        Every gradient is validated before any parameter changes, so a ValueError or TypeError
+        leaves the parameters and the optimizer state untouched.
         """
         _check_keys("grads", grads, self.params.keys())
         for k, p in self.params.items():
@@ -185,8 +167,8 @@ class Optimizer:
         """
         _check_keys("state_dict", d, ["step", "lr"] + [
             f"{b}.{k}" for b, arrays in self.state.items() for k in arrays])
-        step = _integer("state_dict['step']", d["step"], 0)
-        lr = _real("state_dict['lr']", d["lr"], 0.0)
+        step = v.positive_int("state_dict['step']", d["step"], 0)
+        lr = v.real("state_dict['lr']", d["lr"], 0.0)
         for b, arrays in self.state.items():
             for k, a in arrays.items():
                 _check_array(f"state_dict['{b}.{k}']", d[f"{b}.{k}"], a.shape)
@@ -211,10 +193,10 @@ class SGD(Optimizer):
 
     def __init__(self, params: Params, lr: float, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0):
-        self.momentum = _real("momentum", momentum, 0.0, 1.0)
-        self.weight_decay = _real("weight_decay", weight_decay, 0.0)
+        self.momentum = v.real("momentum", momentum, 0.0, 1.0)
+        self.weight_decay = v.real("weight_decay", weight_decay, 0.0)
         if not isinstance(nesterov, (bool, np.bool_)):
-            raise ValueError(f"nesterov must be a bool, got {nesterov!r}")
+            raise TypeError(f"nesterov must be a bool, got {nesterov!r}")
         if nesterov and self.momentum == 0:
             raise ValueError("nesterov=True requires momentum > 0")
         self.nesterov = bool(nesterov)
@@ -249,7 +231,7 @@ class Adagrad(Optimizer):
     """
 
     def __init__(self, params: Params, lr: float = 0.1, eps: float = 1e-8):
-        self.eps = _real("eps", eps, 0.0, low_open=True)
+        self.eps = v.real("eps", eps, 0.0, low_open=True)
         super().__init__(params, lr, buffers=("sum",))
 
     def _update(self, key, p, g, tmp):
@@ -276,9 +258,9 @@ class RMSprop(Optimizer):
 
     def __init__(self, params: Params, lr: float, alpha: float = 0.99, eps: float = 1e-8,
                  momentum: float = 0.0):
-        self.alpha = _real("alpha", alpha, 0.0, 1.0)
-        self.eps = _real("eps", eps, 0.0, low_open=True)
-        self.momentum = _real("momentum", momentum, 0.0, 1.0)
+        self.alpha = v.real("alpha", alpha, 0.0, 1.0)
+        self.eps = v.real("eps", eps, 0.0, low_open=True)
+        self.momentum = v.real("momentum", momentum, 0.0, 1.0)
         super().__init__(params, lr, buffers=("sq", "buf") if self.momentum else ("sq",))
 
     def _update(self, key, p, g, tmp):
@@ -320,10 +302,10 @@ class Adam(Optimizer):
         try:
             beta1, beta2 = betas
         except (TypeError, ValueError):
-            raise ValueError(f"betas must be a pair of floats, got {betas!r}") from None
-        self.betas = (_real("betas[0]", beta1, 0.0, 1.0), _real("betas[1]", beta2, 0.0, 1.0))
-        self.eps = _real("eps", eps, 0.0, low_open=True)
-        self.weight_decay = _real("weight_decay", weight_decay, 0.0)
+            raise TypeError(f"betas must be a pair of floats, got {betas!r}") from None
+        self.betas = (v.real("betas[0]", beta1, 0.0, 1.0), v.real("betas[1]", beta2, 0.0, 1.0))
+        self.eps = v.real("eps", eps, 0.0, low_open=True)
+        self.weight_decay = v.real("weight_decay", weight_decay, 0.0)
         self.decoupled_weight_decay = bool(decoupled_weight_decay)
         coupled = self.weight_decay and not self.decoupled_weight_decay
         super().__init__(params, lr, buffers=("m", "v"), n_scratch=2 if coupled else 1)
@@ -356,11 +338,38 @@ class Adam(Optimizer):
 # ----------------------------------------------------------------------------- clipping
 
 
+def global_norm(grads: Mapping[str, np.ndarray]) -> float:
+    """The global L2 norm ``√(Σ_k ‖g_k‖²)`` of every array in ``grads`` (any shapes, float dtypes).
+
+    Computed in float64 after dividing by ``m = max_k max|g_k|``, so it does not overflow where
+    the sum of squares would: float32 gradients near 1e19 or float64 ones near 1e200 give their
+    finite norm. Returns 0.0 for all-zero gradients, inf when a gradient holds inf, nan when one
+    holds NaN (the trainer's guard reads this), and inf for a float64 norm beyond 1.8e308.
+    """
+    peak, root = _norm_parts(grads)
+    return peak * root
+
+
+def _norm_parts(grads: Mapping[str, np.ndarray]) -> tuple[float, float]:
+    """(m, r) with the global norm = m·r: m = max|g| over every array (0, inf or nan as it comes),
+    r = √(Σ (g/m)²) ∈ [1, √n] for a finite m > 0, else 1."""
+    ends = [e for g in grads.values() if g.size for e in (g.min(), g.max())]  # no |g| temporary
+    peak = float(np.max(np.abs(ends))) if ends else 0.0  # np.max: a NaN anywhere gives NaN
+    if not (0.0 < peak < math.inf):
+        return peak, 1.0
+    squares = 0.0
+    for g in grads.values():
+        s = np.divide(g, peak, dtype=np.float64)
+        squares += float(np.vdot(s, s))
+    return peak, math.sqrt(squares)
+
+
 def clip_grad_norm(grads: Params, max_norm: float) -> float:
     """Scale all gradients in place so that their global L2 norm is at most ``max_norm``.
 
-    As ``torch.nn.utils.clip_grad_norm_``: ``total = √(Σ_k ‖g_k‖²)``; when
-    ``c = max_norm / (total + 1e-6) < 1`` every ``g_k ← c·g_k``.
+    As ``torch.nn.utils.clip_grad_norm_``: ``total = √(Σ_k ‖g_k‖²)`` (``global_norm``); when
+    ``c = max_norm / (total + 1e-6) < 1`` every ``g_k ← c·g_k``, the product taken in float64.
+    A norm beyond the float64 range is scaled in two factors, never to c = 0.
 
     Args:
         grads: ``dict[str, np.ndarray]`` of finite floating arrays, any shapes; modified in place.
@@ -368,14 +377,15 @@ def clip_grad_norm(grads: Params, max_norm: float) -> float:
     Returns:
         The global norm before clipping (Python float).
     """
-    max_norm = _real("max_norm", max_norm, 0.0, low_open=True)
+    max_norm = v.real("max_norm", max_norm, 0.0, low_open=True)
     for k, g in grads.items():
         _check_array(f"grads[{k!r}]", g)
-    total = math.sqrt(sum(float(np.linalg.norm(g)) ** 2 for g in grads.values()))
-    coef = max_norm / (total + 1e-6)
+    peak, root = _norm_parts(grads)
+    total = peak * root
+    coef = max_norm / (total + 1e-6) if total < math.inf else max_norm / peak / root
     if coef < 1.0:
         for g in grads.values():
-            g *= coef
+            np.multiply(g, coef, out=g, dtype=np.float64, casting="same_kind")
     return total
 
 
@@ -386,7 +396,7 @@ def clip_grad_value(grads: Params, clip: float) -> None:
         grads: ``dict[str, np.ndarray]`` of finite floating arrays, any shapes; modified in place.
         clip: > 0 (min-char-rnn uses 5).
     """
-    clip = _real("clip", clip, 0.0, low_open=True)
+    clip = v.real("clip", clip, 0.0, low_open=True)
     for k, g in grads.items():
         _check_array(f"grads[{k!r}]", g)
     for g in grads.values():
@@ -426,8 +436,8 @@ class Schedule:
     def load_state_dict(self, d: Mapping) -> None:
         """Restore a ``state_dict`` (scalars may be 0-d arrays) and set the optimizer's ``lr``."""
         _check_keys("state_dict", d, ["last_step", "base_lr"])
-        self.last_step = _integer("state_dict['last_step']", d["last_step"], 0)
-        self.base_lr = _real("state_dict['base_lr']", d["base_lr"], 0.0, low_open=True)
+        self.last_step = v.positive_int("state_dict['last_step']", d["last_step"], 0)
+        self.base_lr = v.real("state_dict['base_lr']", d["base_lr"], 0.0, low_open=True)
         self.optimizer.lr = self.lr_at(self.last_step)
 
 
@@ -441,8 +451,8 @@ class StepLR(Schedule):
     """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1):
-        self.step_size = _integer("step_size", step_size, 1)
-        self.gamma = _real("gamma", gamma, 0.0, low_open=True)
+        self.step_size = v.positive_int("step_size", step_size, 1)
+        self.gamma = v.real("gamma", gamma, 0.0, low_open=True)
         super().__init__(optimizer)
 
     def lr_at(self, t: int) -> float:
@@ -472,9 +482,9 @@ class CosineLR(Schedule):
 
     def __init__(self, optimizer: Optimizer, total_steps: int, min_lr: float = 0.0,
                  warmup: int = 0):
-        self.total_steps = _integer("total_steps", total_steps, 1)
-        self.min_lr = _real("min_lr", min_lr, 0.0, float(optimizer.lr), high_open=False)
-        self.warmup = _integer("warmup", warmup, 0)
+        self.total_steps = v.positive_int("total_steps", total_steps, 1)
+        self.min_lr = v.real("min_lr", min_lr, 0.0, float(optimizer.lr), high_open=False)
+        self.warmup = v.positive_int("warmup", warmup, 0)
         if self.warmup >= self.total_steps:
             raise ValueError(f"warmup must be < total_steps={self.total_steps}, got {warmup!r}")
         super().__init__(optimizer)

@@ -31,11 +31,11 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 import time
 from pathlib import Path
 
 from . import checkpoint
+from .files import atomic_write
 
 KIND = "bptt.train"
 GROUPS = ("param", "optim", "stream", "state")
@@ -104,12 +104,12 @@ class RunDir:
             rows = [json.loads(line) for line in f if line.strip()]
         if upto is not None and any(r["step"] > upto for r in rows):
             rows = [r for r in rows if r["step"] <= upto]
-            _atomic_write(self.metrics_path, "".join(json.dumps(r) + "\n" for r in rows))
+            atomic_write(self.metrics_path, "".join(json.dumps(r) + "\n" for r in rows))
         return rows
 
     # ---------------------------------------------------------------- summary, plot
     def write_summary(self, summary: dict) -> None:
-        _atomic_write(self.path / "summary.json", json.dumps(_clean(summary), indent=2) + "\n")
+        atomic_write(self.path / "summary.json", json.dumps(_clean(summary), indent=2) + "\n")
 
     def plot(self) -> Path | None:
         """loss.png from metrics.jsonl; None (and no file) without matplotlib or rows."""
@@ -246,15 +246,3 @@ def _clean(obj):
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     return obj
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

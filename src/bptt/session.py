@@ -6,6 +6,8 @@ import signal
 import sys
 import time
 
+from . import _validate as v
+
 _BLAS_SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
                  "openblas_set_num_threads64_", "openblas_set_num_threads", "MKL_Set_Num_Threads")
 
@@ -22,8 +24,7 @@ def set_blas_threads(n: int) -> bool:
     machine up to about B·H² = 32·128², and 10× faster and more under load)."""
     import ctypes
 
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"threads must be an integer ≥ 1, got {n!r}")
+    v.positive_int("threads", n)
     try:
         with open("/proc/self/maps") as f:
             paths = {line.split()[-1] for line in f if "blas" in line.lower() or "mkl" in line.lower()}

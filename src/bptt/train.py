@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _validate as v
 from . import optim
 from .checkpoint import rng_from_meta
 from .runs import RunDir, default_run_dir, load_state, save_state
@@ -89,21 +90,16 @@ class TrainConfig:
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "eval_every"):
-            _check_int(name, getattr(self, name), 1)
-        _check_int("warmup", self.warmup, 0)
-        _check_int("seed", self.seed, 0)
+            v.positive_int(name, getattr(self, name))
+        v.positive_int("warmup", self.warmup, 0)
+        v.positive_int("seed", self.seed, 0)
         if self.patience is not None:
-            _check_int("patience", self.patience, 1)
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}; got {self.schedule!r}")
+            v.positive_int("patience", self.patience)
+        v.choice("optimizer", self.optimizer, OPTIMIZERS)
+        v.choice("schedule", self.schedule, SCHEDULES)
         for name in ("lr", "minutes", "clip", "clip_value"):
-            value = getattr(self, name)
-            if value is None and name != "lr":
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-                raise ValueError(f"{name} must be a number > 0, got {value!r}")
+            if name == "lr" or getattr(self, name) is not None:
+                v.real(name, getattr(self, name), 0.0, low_open=True)
         if self.warmup and self.warmup >= self.steps:
             raise ValueError(f"warmup must be < steps={self.steps}, got {self.warmup}")
         self.betas = tuple(self.betas)
@@ -240,15 +236,17 @@ class Trainer:
         loss, grads, h_n = self.recipe.loss_and_grad(self.model, batch, h0)
         step = self.step + 1
         bad = None if math.isfinite(loss) else f"loss ({loss})"
-        for k, g in grads.items():
-            if bad is None and g.size and not (np.isfinite(g.min()) and np.isfinite(g.max())):
-                bad = f"gradient of {k}"
+        norm = optim.global_norm(grads)  # finite unless a gradient holds NaN or inf
+        if bad is None and not math.isfinite(norm):
+            bad = next((f"gradient of {k}" for k, g in grads.items() if not np.isfinite(g).all()),
+                       f"gradient norm ({norm})")
         if bad is not None:  # rewind the data so that the state is exactly that after step − 1
             self.rng.bit_generator.state = before[0]
             self.stream.load_state_dict(*before[1])
             raise Diverged(step, bad)
         c = self.config
-        norm = optim.clip_grad_norm(grads, c.clip) if c.clip else _global_norm(grads)
+        if c.clip:
+            optim.clip_grad_norm(grads, c.clip)
         if c.clip_value:
             optim.clip_grad_value(grads, c.clip_value)
         self.opt.step(grads)
@@ -427,13 +425,3 @@ def resume_trainer(path, recipe=None, model=None, **overrides) -> tuple[RunDir, 
         raise ValueError(f"the checkpoint is at step {trainer.step} and the run has steps={config.steps}; "
                          "pass a larger --steps to train further")
     return run_dir, trainer
-
-
-# -------------------------------------------------------------------- helpers
-def _check_int(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer ≥ {low}, got {value!r}")
-
-
-def _global_norm(grads) -> float:
-    return math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))

@@ -58,11 +58,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
+from .files import atomic_write
 from .model import RNN
 from .seq2seq import Seq2Seq
 
@@ -84,17 +84,7 @@ def save(path, net) -> None:
               "config": np.array(json.dumps(net.config, sort_keys=True))}
     for name in net.param_shapes():
         arrays[name] = np.ascontiguousarray(net.params[name])
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 def load(path):

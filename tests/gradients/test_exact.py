@@ -41,37 +41,37 @@ def random_options(seed: int) -> dict:
 CASES = {**NAMED, **{f"random{s}": random_options(s) for s in range(16)}}
 
 
-def _compare(grel, got, ref, what):
+def _compare(rel_err, got, ref, what):
     loss, g = got
     loss_ref, g_ref = ref
     assert abs(loss - loss_ref) <= TOL * max(1.0, abs(loss_ref)), (what, loss, loss_ref)
     assert list(g) == list(g_ref), what
-    errs = {k: grel(g[k], g_ref[k]) for k in g_ref}
-    errs["dh0"] = grel(g.dh0, g_ref.dh0)
+    errs = {k: rel_err(g[k], g_ref[k]) for k in g_ref}
+    errs["dh0"] = rel_err(g.dh0, g_ref.dh0)
     if g_ref.dx is not None and g.dx is not None:
-        errs["dx"] = grel(g.dx, g_ref.dx)
+        errs["dx"] = rel_err(g.dx, g_ref.dx)
     bad = {k: e for k, e in errs.items() if not e <= TOL}
     assert not bad, (what, bad)
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_methods_equal_bptt(name, gcase, grel):
+def test_methods_equal_bptt(name, gcase, rel_err):
     case = gcase(**CASES[name])
     net = case.net
     float_x = np.asarray(case.x).ndim == 3
     ref = net.loss_and_grad(*case.args, input_grad=float_x)
-    _compare(grel, net.loss_and_grad(*case.args, method="unrolled", input_grad=float_x), ref, "unrolled")
+    _compare(rel_err, net.loss_and_grad(*case.args, method="unrolled", input_grad=float_x), ref, "unrolled")
     if net.bidirectional:  # forward-in-time methods refuse, naming the option
         for method, opts in (("rtrl", {}), ("tbptt", {"k1": 1})):
             with pytest.raises(ValueError, match="bidirectional"):
                 net.loss_and_grad(*case.args, method=method, **opts)
         return
-    _compare(grel, net.loss_and_grad(*case.args, method="rtrl"), ref, "rtrl")
+    _compare(rel_err, net.loss_and_grad(*case.args, method="rtrl"), ref, "rtrl")
     T = np.asarray(case.x).shape[0]
     for k1, k2 in {(1, T), (T, T), (max(1, T // 2), T + 3), (2, 2 * T)}:
         k1 = min(k1, k2)
         got = net.loss_and_grad(*case.args, method="tbptt", k1=k1, k2=k2, input_grad=float_x)
-        _compare(grel, got, ref, f"tbptt k1={k1} k2={k2}")
+        _compare(rel_err, got, ref, f"tbptt k1={k1} k2={k2}")
 
 
 def test_random_cases_cover_the_options():
@@ -84,7 +84,7 @@ def test_random_cases_cover_the_options():
     assert {o["mask"] for o in opts} == {None, "last", "float"}
 
 
-def test_float32_runs_and_is_close(gcase, grel):
+def test_float32_runs_and_is_close(gcase, rel_err):
     """The methods keep the model's dtype; float32 agrees with float64 BPTT to float32 accuracy."""
     case = gcase(layers=2, lengths=True, h0=True)
     ref = case.net.loss_and_grad(*case.args)[1]
@@ -93,4 +93,4 @@ def test_float32_runs_and_is_close(gcase, grel):
         _, g = net32.loss_and_grad(*case.args, method=method, **opts)
         for k in ref:
             assert g[k].dtype == np.float32, (method, k)
-            assert grel(g[k], ref[k]) < 1e-5, (method, k)
+            assert rel_err(g[k], ref[k]) < 1e-5, (method, k)

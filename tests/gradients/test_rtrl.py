@@ -32,18 +32,18 @@ def _feed(case, online):
 
 
 @pytest.mark.parametrize("name", list(CONFIGS))
-def test_online_steps_sum_to_the_full_gradient(name, gcase, grel):
+def test_online_steps_sum_to_the_full_gradient(name, gcase, rel_err):
     case = gcase(**CONFIGS[name])
     net = case.net
     loss_ref, ref = net.loss_and_grad(*case.args)
     steps = _feed(case, Online(net, case.h0))
     assert abs(sum(l for l, _ in steps) - loss_ref) <= TOL * max(1.0, abs(loss_ref))
     for k in ref:
-        assert grel(sum(g[k] for _, g in steps), ref[k]) <= TOL, k
-    assert grel(sum(g.dh0 for _, g in steps), ref.dh0) <= TOL
+        assert rel_err(sum(g[k] for _, g in steps), ref[k]) <= TOL, k
+    assert rel_err(sum(g.dh0 for _, g in steps), ref.dh0) <= TOL
 
 
-def test_each_step_is_the_gradient_of_its_own_loss(gcase, grel):
+def test_each_step_is_the_gradient_of_its_own_loss(gcase, rel_err):
     """grads_t = ∂L_t/∂θ: BPTT with a mask that keeps step t only gives the same numbers."""
     case = gcase(layers=2, lengths=True, h0=True, mask="float", T=6)
     net = case.net
@@ -54,8 +54,8 @@ def test_each_step_is_the_gradient_of_its_own_loss(gcase, grel):
         loss_ref, ref = net.loss_and_grad(case.x, case.y, only_t, case.h0, case.lengths)
         assert abs(loss_t - loss_ref) <= 1e-12 * max(1.0, abs(loss_ref))
         for k in ref:
-            assert grel(g_t[k], ref[k]) <= TOL, (t, k)
-        assert grel(g_t.dh0, ref.dh0) <= TOL
+            assert rel_err(g_t[k], ref[k]) <= TOL, (t, k)
+        assert rel_err(g_t.dh0, ref.dh0) <= TOL
 
 
 def test_state_follows_the_forward_pass(gcase):
@@ -84,7 +84,7 @@ def test_memory_does_not_grow_with_steps(gcase):
     assert online._P[0]["W"].shape == (B, H, H, H)  # ∂h_t/∂W: H³ numbers per sequence
 
 
-def test_steps_without_a_target(gcase, grel):
+def test_steps_without_a_target(gcase, rel_err):
     """Many-to-one online: y_t=None until the last step; the sum is the mask='last' gradient."""
     case = gcase(mask="last", h0=True)
     net = case.net
@@ -98,14 +98,14 @@ def test_steps_without_a_target(gcase, grel):
         total = g
     loss_ref, ref = net.loss_and_grad(*case.args)
     for k in ref:
-        assert grel(total[k], ref[k]) <= TOL, k
+        assert rel_err(total[k], ref[k]) <= TOL, k
 
 
-def test_zero_initial_state_from_the_first_step(gcase, grel):
+def test_zero_initial_state_from_the_first_step(gcase, rel_err):
     case = gcase(h0=False)
     steps = _feed(case, Online(case.net))
     _, ref = case.net.loss_and_grad(*case.args)
-    assert grel(sum(g["W"] for _, g in steps), ref["W"]) <= TOL
+    assert rel_err(sum(g["W"] for _, g in steps), ref["W"]) <= TOL
 
 
 def test_errors(gcase):

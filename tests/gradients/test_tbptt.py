@@ -22,39 +22,39 @@ CONFIGS = {
 }
 
 
-def _check(grel, got, ref, what):
+def _check(rel_err, got, ref, what):
     loss, g = got
     assert abs(loss - ref["loss"]) <= TOL * max(1.0, abs(ref["loss"])), what
-    errs = {k: grel(g[k], ref["grads"][k]) for k in ref["grads"]}
-    errs["dh0"] = grel(g.dh0, ref["dh0"])
+    errs = {k: rel_err(g[k], ref["grads"][k]) for k in ref["grads"]}
+    errs["dh0"] = rel_err(g.dh0, ref["dh0"])
     if ref["dx"] is not None:
-        errs["dx"] = grel(g.dx, ref["dx"])
+        errs["dx"] = rel_err(g.dx, ref["dx"])
     bad = {k: e for k, e in errs.items() if not e <= TOL}
     assert not bad, (what, bad)
 
 
 @pytest.mark.parametrize("name", list(CONFIGS))
-def test_truncated_equals_torch_detach(name, gcase, grel, torch_tbptt):
+def test_truncated_equals_torch_detach(name, gcase, rel_err, torch_tbptt):
     case = gcase(**CONFIGS[name])
     float_x = np.asarray(case.x).ndim == 3
     for k1, k2 in KS:
         ref = torch_tbptt(case.net, case, k1, k2)
         got = case.net.loss_and_grad(*case.args, method="tbptt", k1=k1, k2=k2, input_grad=float_x)
-        _check(grel, got, ref, (k1, k2))
+        _check(rel_err, got, ref, (k1, k2))
 
 
-def test_truncation_really_drops_terms(gcase, grel):
+def test_truncation_really_drops_terms(gcase, rel_err):
     """With k2 < T the result differs from BPTT (the test above is not comparing equal things)."""
     case = gcase(T=9, h0=True)
     _, full = case.net.loss_and_grad(*case.args)
     _, cut = case.net.loss_and_grad(*case.args, method="tbptt", k1=2, k2=3)
-    assert grel(cut["W"], full["W"]) > 1e-3
-    assert grel(cut["V"], full["V"]) <= 1e-14  # the head is never truncated
-    assert grel(cut.dh0, full.dh0) > 1e-3  # only the first window's losses reach h_0
+    assert rel_err(cut["W"], full["W"]) > 1e-3
+    assert rel_err(cut["V"], full["V"]) <= 1e-14  # the head is never truncated
+    assert rel_err(cut.dh0, full.dh0) > 1e-3  # only the first window's losses reach h_0
 
 
 @pytest.mark.parametrize("k1,k2", KS + [(1, 9), (9, 9), (4, 20)])
-def test_dropped_terms_are_exactly_T2(k1, k2, gcase, grel):
+def test_dropped_terms_are_exactly_T2(k1, k2, gcase, rel_err):
     """One layer: tbptt == Σ_t Σ_{k ≥ k_min(t)} of the unrolled sum, k_min from truncated.first_kept."""
     case = gcase(T=9, activation="sigmoid", head="identity+mse", lengths=True, h0=True, mask="float")
     net = case.net
@@ -66,9 +66,9 @@ def test_dropped_terms_are_exactly_T2(k1, k2, gcase, grel):
     sums, dx, dh0 = unrolled.layer_sum(trace.caches[0], G, net.params["U"], net.params["W"], net.activation,
                                        True, first_kept=lambda t: truncated.first_kept(t, T, k1, k2))
     for k in "UWb":
-        assert grel(g[k], sums[k]) <= TOL, k
-    assert grel(g.dh0[0], dh0) <= TOL
-    assert grel(g.dx, dx) <= TOL
+        assert rel_err(g[k], sums[k]) <= TOL, k
+    assert rel_err(g.dh0[0], dh0) <= TOL
+    assert rel_err(g.dx, dx) <= TOL
 
 
 def test_first_kept_windows():
@@ -85,23 +85,23 @@ def test_first_kept_windows():
 
 
 @pytest.mark.parametrize("k", [1, 2, 4, 8])
-def test_k1_equals_k2_is_detach_every_chunk(k, gcase, grel, torch_chunks):
+def test_k1_equals_k2_is_detach_every_chunk(k, gcase, rel_err, torch_chunks):
     """When k divides T, the carried-state torch idiom (detach at chunk boundaries) is BPTT(k, k)."""
     case = gcase(T=8, layers=2, head="sigmoid+bce", lengths=True, h0=True)
     ref = torch_chunks(case.net, case, k)
     got = case.net.loss_and_grad(*case.args, method="tbptt", k1=k, k2=k, input_grad=True)
-    _check(grel, got, ref, k)
+    _check(rel_err, got, ref, k)
 
 
-def test_ragged_end_differs_from_chunks_only_in_the_last_chunk(gcase, grel, torch_chunks):
+def test_ragged_end_differs_from_chunks_only_in_the_last_chunk(gcase, rel_err, torch_chunks):
     """T = 9, k = 4: the last update (τ = T) goes back k steps, to step 6, where the idiom's
     last chunk {9} stops at its own start. Masking out the last step's loss removes the difference."""
     case = gcase(T=9, head="identity+mse", h0=True, mask="float")
     got = case.net.loss_and_grad(*case.args, method="tbptt", k1=4, k2=4)[1]
-    assert grel(got["W"], torch_chunks(case.net, case, 4)["grads"]["W"]) > 1e-6
+    assert rel_err(got["W"], torch_chunks(case.net, case, 4)["grads"]["W"]) > 1e-6
     case.mask[-1] = 0
     got = case.net.loss_and_grad(*case.args, method="tbptt", k1=4, k2=4, input_grad=True)
-    _check(grel, got, torch_chunks(case.net, case, 4), "last step masked")
+    _check(rel_err, got, torch_chunks(case.net, case, 4), "last step masked")
 
 
 def test_memory_does_not_keep_the_sequence(gcase, monkeypatch):

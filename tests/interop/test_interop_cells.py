@@ -33,23 +33,28 @@ def test_round_trip_is_exact(cell, opts, dtype):
     assert type(rnn).__name__ == net.cell.torch_module and rnn.num_layers == 2 and rnn.bidirectional
     assert getattr(rnn, "proj_size", 0) == (opts.get("proj_size") or 0)
     assert next(rnn.parameters()).dtype == (torch.float64 if dtype == np.float64 else torch.float32)
-    for name, p in rnn.named_parameters():
-        if name.startswith("bias_hh"):
-            assert not p.detach().any()  # b goes to bias_ih, bias_hh is zero
+    for layer, d, _, _ in net._layers():  # b goes to bias_ih; bias_hh is what the cell keeps apart (GRU: bn)
+        sfx = f"_l{layer}" + ("_reverse" if d else "")
+        kept = net.cell.torch_weights(net.layer_params(layer, d))["bias_hh"]
+        np.testing.assert_array_equal(getattr(rnn, "bias_hh" + sfx).detach().numpy(), kept)
+        assert not kept[:len(kept) - (net.hidden_size if cell == "gru" else 0)].any()
     back = from_torch(rnn, linear)
     assert back.config == {**net.config, "seed": None}
     for k in net.params:
         assert back.params[k].dtype == net.params[k].dtype
         np.testing.assert_array_equal(back.params[k], net.params[k])
-    # torch -> ours -> torch: every weight exact, the two biases arrive as their sum in bias_ih
+    # torch -> ours -> torch: every weight exact, the two biases arrive as their sum (GRU: bn apart)
     with torch.no_grad():
         for name, p in rnn.named_parameters():
             if name.startswith("bias_hh"):
                 p.uniform_(-0.5, 0.5)
     rnn2, linear2 = to_torch(from_torch(rnn, linear))
     for name, p in rnn.named_parameters():
-        if name.startswith("bias_ih"):
-            assert torch.equal(getattr(rnn2, name), p + getattr(rnn, name.replace("bias_ih", "bias_hh")))
+        if name.startswith("bias_ih"):  # the sum the equations see is kept exactly
+            hh = name.replace("bias_ih", "bias_hh")
+            assert torch.equal(getattr(rnn2, name) + getattr(rnn2, hh), p + getattr(rnn, hh))
+            if cell == "gru":  # b_hn sits inside r ⊙ (…): a parameter of its own, kept apart
+                assert torch.equal(getattr(rnn2, hh)[-rnn.hidden_size:], getattr(rnn, hh)[-rnn.hidden_size:])
         elif not name.startswith("bias_hh"):
             assert torch.equal(p, getattr(rnn2, name)), name
     assert torch.equal(linear.weight, linear2.weight) and torch.equal(linear.bias, linear2.bias)

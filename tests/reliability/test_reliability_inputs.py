@@ -181,9 +181,9 @@ CASES = {
     # ------------------------------------------------------------- optim
     "SGD lr 0": (lambda: optim.SGD({"U": np.zeros(2)}, 0.0), V, "lr"),
     "Adam lr NaN": (lambda: optim.Adam({"U": np.zeros(2)}, float("nan")), V, "lr"),
-    "Adam lr str": (lambda: optim.Adam({"U": np.zeros(2)}, "0.1"), V, "lr"),
+    "Adam lr str": (lambda: optim.Adam({"U": np.zeros(2)}, "0.1"), TE, "lr"),
     "Adam params empty": (lambda: optim.Adam({}, 0.1), V, "params"),
-    "Adam params int": (lambda: optim.Adam({"U": np.zeros(2, int)}, 0.1), V, "params['U']"),
+    "Adam params int": (lambda: optim.Adam({"U": np.zeros(2, int)}, 0.1), TE, "params['U']"),
     "Adam params NaN": (lambda: optim.Adam({"U": np.array([np.nan])}, 0.1), V, "params['U']"),
     "Adam betas": (lambda: optim.Adam({"U": np.zeros(2)}, 0.1, betas=(1.0, 0.9)), V, "betas"),
     "Adam step NaN grad": (lambda: optim.Adam({"U": np.zeros(2)}, 0.1).step({"U": np.array([np.nan, 0.0])}), V, "grads['U']"),

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from bptt.tasks import _batching, _checks, _metrics
+from bptt.tasks import _batching, _checks, _metrics, addition, charlm, digits
 from bptt.tasks._vocab import CharVocabulary, Vocabulary
 
 
@@ -39,10 +39,10 @@ def test_binary_accuracy_thresholds_at_one_half():
         (lambda: _checks.as_rng(-1), ValueError, "rng: expected a non-negative integer seed"),
         (lambda: _checks.as_rng(np.random.RandomState(0)), TypeError, "numpy.random.Generator"),
         (lambda: _checks.as_rng(True), TypeError, "rng"),
-        (lambda: _checks.check_int(True, "n"), TypeError, "n: expected an integer, got bool"),
-        (lambda: _checks.check_int(5, "n", 1, 4), ValueError, "n: expected an integer in [1, 4], got 5"),
-        (lambda: _checks.check_fraction("0.5", "frac"), TypeError, "frac"),
-        (lambda: _checks.check_choice(None, "mode", ("a", "b")), ValueError, "mode: expected one of 'a', 'b'"),
+        (lambda: digits.batch(0, True, 3), TypeError, "batch_size must be an integer ≥ 1, got bool"),
+        (lambda: digits.batch(0, 2, 53), ValueError, "n_bits must be an integer in [1, 52], got 53"),
+        (lambda: charlm.split(np.arange(10), frac="0.5"), TypeError, "frac must be a real number in (0.0, 1.0)"),
+        (lambda: addition.batch(0, 2, 3, None), ValueError, "bit_lengths must be one of 'full', 'uniform'"),
         (lambda: _checks.float_array([[1.0], [1.0, 2.0]], "x"), ValueError, "x: expected a rectangular"),
         (lambda: _checks.float_array(["1.0"], "x"), TypeError, "x: expected a numeric array"),
         (lambda: _checks.float_array([True], "x"), TypeError, "x: expected a numeric array"),

@@ -1,4 +1,5 @@
-"""Argument checks shared by the task modules.
+"""Argument checks of the task modules' own kinds (seeds or generators, arrays of any size);
+integers, reals and choices are checked by ``bptt._validate``.
 
 Each check raises one ``TypeError`` (wrong kind of value) or ``ValueError`` (right kind,
 wrong value) whose message starts with the argument's name and says what was expected.
@@ -25,35 +26,6 @@ def as_rng(rng: object, name: str = "rng") -> np.random.Generator:
     raise TypeError(
         f"{name}: expected a numpy.random.Generator or an integer seed, got {type(rng).__name__}"
     )
-
-
-def check_int(value: object, name: str, low: int | None = None, high: int | None = None) -> int:
-    """Return ``value`` as a Python int after checking ``low <= value <= high``."""
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise TypeError(f"{name}: expected an integer, got {type(value).__name__}")
-    value = int(value)
-    if (low is not None and value < low) or (high is not None and value > high):
-        lo = "-inf" if low is None else low
-        hi = "inf" if high is None else high
-        raise ValueError(f"{name}: expected an integer in [{lo}, {hi}], got {value}")
-    return value
-
-
-def check_fraction(value: object, name: str) -> float:
-    """Return ``value`` as a float after checking ``0 < value < 1``."""
-    if not isinstance(value, numbers.Real) or isinstance(value, bool):
-        raise TypeError(f"{name}: expected a float in (0, 1), got {type(value).__name__}")
-    value = float(value)
-    if not 0.0 < value < 1.0:
-        raise ValueError(f"{name}: expected a float in (0, 1), got {value}")
-    return value
-
-
-def check_choice(value: object, name: str, choices: tuple[str, ...]) -> str:
-    """Return ``value`` after checking it is one of the strings ``choices``."""
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name}: expected one of {', '.join(map(repr, choices))}, got {value!r}")
-    return value
 
 
 def float_array(value: object, name: str, ndim: int | None = None) -> np.ndarray:

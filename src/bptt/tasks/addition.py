@@ -27,7 +27,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._checks import as_rng, check_choice, check_int, float_array
+from .. import _validate as v
+from ._checks import as_rng, float_array
 from ._metrics import predicted_bits
 from ._metrics import sequence_accuracy as exact_accuracy
 
@@ -42,7 +43,7 @@ def int_to_bits(value: int, n_bits: int) -> np.ndarray:
     """
     if not isinstance(value, numbers.Integral) or isinstance(value, bool):
         raise TypeError(f"value: expected an int, got {type(value).__name__}")
-    n_bits = check_int(n_bits, "n_bits", 1)
+    n_bits = v.positive_int("n_bits", n_bits)
     value = int(value)
     if value < 0 or value.bit_length() > n_bits:
         got = value if value.bit_length() <= 64 else f"a {value.bit_length()}-bit int"
@@ -79,7 +80,7 @@ def encode(a: Sequence[int], b: Sequence[int], n_bits: int | None = None) -> tup
     a, b = _operands(a, "a"), _operands(b, "b")
     if len(a) != len(b) or not a:
         raise ValueError(f"a, b: expected two non-empty sequences of equal length, got {len(a)} and {len(b)}")
-    n_bits = check_int(max(1, *(v.bit_length() for v in a + b)) if n_bits is None else n_bits, "n_bits", 1)
+    n_bits = v.positive_int("n_bits", max(1, *(x.bit_length() for x in a + b)) if n_bits is None else n_bits)
     for name, values in (("a", a), ("b", b)):
         for i, value in enumerate(values):
             if value.bit_length() > n_bits:
@@ -116,9 +117,9 @@ def batch(rng: np.random.Generator | int, batch_size: int, n_bits: int,
     Returns ``x`` float (n_bits + 1, batch_size, 2) and ``y`` float (n_bits + 1, batch_size, 1).
     """
     rng = as_rng(rng)
-    batch_size = check_int(batch_size, "batch_size", 1)
-    n_bits = check_int(n_bits, "n_bits", 1)
-    check_choice(bit_lengths, "bit_lengths", ("full", "uniform"))
+    batch_size = v.positive_int("batch_size", batch_size)
+    n_bits = v.positive_int("n_bits", n_bits)
+    v.choice("bit_lengths", bit_lengths, ("full", "uniform"))
     bits = rng.integers(0, 2, size=(n_bits, batch_size, 2))
     if bit_lengths == "uniform":
         lengths = rng.integers(1, n_bits + 1, size=(batch_size, 2))

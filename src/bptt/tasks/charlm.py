@@ -30,7 +30,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ._checks import check_fraction, check_int, int_array
+from .. import _validate as v
+from ._checks import int_array
 from ._io import read_text
 from ._vocab import CharVocabulary
 
@@ -69,7 +70,7 @@ class Vocabulary(CharVocabulary):
 def split(ids: object, frac: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
     """Split ids (N,) into the first ``int(frac * N)`` (train) and the rest (validation)."""
     array = int_array(ids, "ids", ndim=1)
-    frac = check_fraction(frac, "frac")
+    frac = v.real("frac", frac, 0.0, 1.0, low_open=True)
     n_train = int(frac * len(array))
     if n_train < 1 or n_train >= len(array):
         raise ValueError(f"ids: {len(array)} ids are too few to split with frac={frac}; both parts need at least one")
@@ -94,8 +95,8 @@ class StreamBatcher:
 
     def __init__(self, ids: object, batch_size: int, seq_len: int) -> None:
         array = int_array(ids, "ids", ndim=1)
-        batch_size = check_int(batch_size, "batch_size", 1)
-        self.seq_len = check_int(seq_len, "seq_len", 1)
+        batch_size = v.positive_int("batch_size", batch_size)
+        self.seq_len = v.positive_int("seq_len", seq_len)
         if np.any(array < 0):
             raise ValueError("ids: expected non-negative ids")
         steps = (len(array) - 1) // batch_size
@@ -143,7 +144,7 @@ def unigram_nats(train_ids: object, eval_ids: object, vocab_size: int) -> float:
     ``train_ids`` (N,) and ``eval_ids`` (M,) are ids in [0, vocab_size). The result is ``inf``
     if ``eval_ids`` has a character that never occurs in ``train_ids``.
     """
-    vocab_size = check_int(vocab_size, "vocab_size", 1)
+    vocab_size = v.positive_int("vocab_size", vocab_size)
     counts = {}
     for name, ids in (("train_ids", train_ids), ("eval_ids", eval_ids)):
         array = int_array(ids, name, ndim=1)

@@ -33,7 +33,8 @@ import numpy as np
 
 from ..sequences import length_mask
 from ._batching import pad
-from ._checks import as_rng, check_choice, check_fraction, check_int, int_array
+from .. import _validate as v
+from ._checks import as_rng, int_array
 from ._vocab import CharVocabulary
 
 __all__ = ["EOS", "FORMATS", "PAD", "SOS", "Seq2SeqBatch", "decode", "encode_pairs", "exact_match",
@@ -107,9 +108,9 @@ def sample(rng: np.random.Generator | int, n: int, split: str = "train", *, spli
     ``split_seed``, are test days, the others training days. Keep both fixed across runs.
     """
     rng = as_rng(rng)
-    n = check_int(n, "n", 1)
-    check_choice(split, "split", ("train", "test"))
-    is_test = _test_days(check_int(split_seed, "split_seed", 0), check_fraction(test_frac, "test_frac"))
+    n = v.positive_int("n", n)
+    v.choice("split", split, ("train", "test"))
+    is_test = _test_days(v.positive_int("split_seed", split_seed, 0), v.real("test_frac", test_frac, 0.0, 1.0, low_open=True))
     days = rng.choice(np.flatnonzero(is_test == (split == "test")), size=n)
     formats = rng.integers(0, len(FORMATS), size=n)
     pairs = []

@@ -35,7 +35,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..sequences import one_to_many
-from ._checks import as_rng, check_int, int_array
+from .. import _validate as v
+from ._checks import as_rng, int_array
 from ._metrics import predicted_bits
 from ._metrics import sequence_accuracy as exact_accuracy
 
@@ -50,15 +51,15 @@ def encode(values: object, n_bits: int) -> tuple[np.ndarray, np.ndarray]:
     Returns ``x`` float (n_bits, B, 2), zero except ``x[0]``, and ``y`` float (n_bits, B, 1),
     the digits most-significant first.
     """
-    n_bits = check_int(n_bits, "n_bits", 1, MAX_BITS)
-    v = int_array(values, "values", ndim=1)
-    if v.size == 0:
+    n_bits = v.positive_int("n_bits", n_bits, 1, MAX_BITS)
+    vals = int_array(values, "values", ndim=1)
+    if vals.size == 0:
         raise ValueError("values: expected at least one number")
-    if np.any((v < 0) | (v >= 2**n_bits)):
-        raise ValueError(f"values: expected ints in [0, 2**{n_bits}), got min {v.min()}, max {v.max()}")
-    x = one_to_many(np.stack([(v + 0.5) / 2.0**n_bits, np.ones(v.size)], axis=1), n_bits)
+    if np.any((vals < 0) | (vals >= 2**n_bits)):
+        raise ValueError(f"values: expected ints in [0, 2**{n_bits}), got min {vals.min()}, max {vals.max()}")
+    x = one_to_many(np.stack([(vals + 0.5) / 2.0**n_bits, np.ones(vals.size)], axis=1), n_bits)
     shifts = np.arange(n_bits - 1, -1, -1)[:, None]
-    y = ((v[None, :] >> shifts) & 1)[:, :, None].astype(np.float64)
+    y = ((vals[None, :] >> shifts) & 1)[:, :, None].astype(np.float64)
     return x, y
 
 
@@ -74,6 +75,6 @@ def decode(y_prob: object) -> np.ndarray:
 def batch(rng: np.random.Generator | int, batch_size: int, n_bits: int) -> tuple[np.ndarray, np.ndarray]:
     """``encode`` of ``batch_size`` numbers drawn uniformly from [0, 2**n_bits)."""
     rng = as_rng(rng)
-    batch_size = check_int(batch_size, "batch_size", 1)
-    n_bits = check_int(n_bits, "n_bits", 1, MAX_BITS)
+    batch_size = v.positive_int("batch_size", batch_size)
+    n_bits = v.positive_int("n_bits", n_bits, 1, MAX_BITS)
     return encode(rng.integers(0, 2**n_bits, size=batch_size), n_bits)

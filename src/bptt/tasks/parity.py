@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import as_rng, check_int, float_array
+from .. import _validate as v
+from ._checks import as_rng, float_array
 from ._metrics import binary_accuracy as step_accuracy
 from ._metrics import sequence_accuracy
 
@@ -43,6 +44,6 @@ def encode(bits: object) -> tuple[np.ndarray, np.ndarray]:
 def batch(rng: np.random.Generator | int, batch_size: int, length: int) -> tuple[np.ndarray, np.ndarray]:
     """A batch of uniformly random bit streams: ``x``, ``y`` float (length, batch_size, 1)."""
     rng = as_rng(rng)
-    batch_size = check_int(batch_size, "batch_size", 1)
-    length = check_int(length, "length", 1)
+    batch_size = v.positive_int("batch_size", batch_size)
+    length = v.positive_int("length", length)
     return encode(rng.integers(0, 2, size=(batch_size, length)))

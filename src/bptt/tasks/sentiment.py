@@ -41,7 +41,8 @@ import numpy as np
 
 from . import _vocab
 from ._batching import pad
-from ._checks import check_fraction, check_int, float_array, int_array
+from .. import _validate as v
+from ._checks import float_array, int_array
 from ._io import as_path, line_error, read_lines
 from ._metrics import binary_accuracy as accuracy
 
@@ -105,10 +106,10 @@ def train_test_split(labels: object, test_frac: float = 0.2, seed: int = 0) -> t
     permutation from ``np.random.default_rng(seed)``, go to the test part.
     """
     labels = int_array(labels, "labels", ndim=1)
-    test_frac = check_fraction(test_frac, "test_frac")
+    test_frac = v.real("test_frac", test_frac, 0.0, 1.0, low_open=True)
     if labels.size < 2:
         raise ValueError(f"labels: expected at least 2 examples to split, got {labels.size}")
-    rng = np.random.default_rng(check_int(seed, "seed", 0))
+    rng = np.random.default_rng(v.positive_int("seed", seed, 0))
     test = []
     for value in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == value))
@@ -136,7 +137,7 @@ class Vocabulary(_vocab.Vocabulary):
     def build(cls, token_lists: Sequence[Sequence[str]], min_count: int = 1) -> "Vocabulary":
         """The words occurring at least ``min_count`` times, most frequent first (ties in
         alphabetical order), after ``<pad>`` and ``<unk>``."""
-        min_count = check_int(min_count, "min_count", 1)
+        min_count = v.positive_int("min_count", min_count)
         counts = Counter()
         for i, words in enumerate(token_lists):
             if isinstance(words, str) or not all(isinstance(w, str) for w in words):

@@ -36,7 +36,8 @@ import numbers
 
 import numpy as np
 
-from ._checks import check_fraction, check_int, float_array
+from .. import _validate as v
+from ._checks import float_array
 from ._io import as_path, line_error, read_lines
 
 __all__ = ["Normaliser", "OneStepForecast", "load_csv"]
@@ -50,7 +51,7 @@ def load_csv(path: object, column: int = 1) -> np.ndarray:
     file or a file without data rows.
     """
     path = as_path(path)
-    column = check_int(column, "column", 0)
+    column = v.positive_int("column", column, 0)
     lines = read_lines(path)
     if len(lines) < 2:
         raise ValueError(f"{path}: expected a header row and at least one data row, got {len(lines)} line(s)")
@@ -123,7 +124,7 @@ class OneStepForecast:
 
     def __init__(self, values: object, train_frac: float = 0.67, difference: bool = False) -> None:
         self.values = float_array(values, "values", ndim=1)
-        train_frac = check_fraction(train_frac, "train_frac")
+        train_frac = v.real("train_frac", train_frac, 0.0, 1.0, low_open=True)
         if not isinstance(difference, (bool, np.bool_)):
             raise ValueError(f"difference: expected True or False, got {difference!r}")
         self.difference = bool(difference)
@@ -149,7 +150,7 @@ class OneStepForecast:
         ``x``, ``y`` float (length, train_size - lag - length, 1); window b reads normalised
         series b .. b + length - 1 and predicts b + 1 .. b + length."""
         n = self.train_size - self.lag
-        length = check_int(length, "length", 1, n - 1)
+        length = v.positive_int("length", length, 1, n - 1)
         z = self.normalised[:n]
         starts = np.arange(n - length)
         steps = np.arange(length)[:, None]
