@@ -11,17 +11,26 @@ Keys of the archive (every one readable with ``np.load(path, allow_pickle=False)
 ``format``  0-d str array ``"bptt.weights/1"``.
 ``model``   0-d str array ``"RNN"`` or ``"Seq2Seq"``.
 ``config``  0-d str array: a JSON object, read it with ``json.loads(f["config"].item())``.
-            RNN: input_size D, hidden_size H, output_size K, activation f ("tanh", "relu",
-            "sigmoid", "identity"), output g ("softmax", "sigmoid", "identity", "tanh",
-            "relu"), loss, num_layers L, bidirectional, init, seed, dtype.
+            RNN: input_size D, hidden_size H, output_size K, cell ("elman", "lstm", "gru";
+            absent in files written before the gated cells: "elman"), activation f ("tanh",
+            "relu", "sigmoid", "identity"; Elman's), output g ("softmax", "sigmoid",
+            "identity", "tanh", "relu"), loss, num_layers L, bidirectional, init, seed, dtype,
+            the cell's options (lstm: proj_size P, forget_bias; gru: reset_after), and when
+            used: embedding_size d, tie_weights, learn_h0, dropout, variational.
             Seq2Seq: src_vocab_size, tgt_vocab_size, hidden_size, num_layers, bidirectional,
-            activation, init, seed, dtype.
+            cell, decoder_cell, activation, init, seed, dtype (and the cells' options).
 one array per parameter, float32 or float64 (the config's dtype), shapes (out, in) as torch:
 
-    U (H, D)   W (H, H)   b (H,)          layer 1, forward direction
+    U (H, D)   W (H, H)   b (H,)          layer 1, forward direction (Elman; gated cells below)
     U2 (H, dirs·H), W2, b2, U3, …         layer 2, 3, … (dirs = 2 if bidirectional else 1)
     U_rev, W_rev, b_rev, U2_rev, …        the reverse direction of each layer
-    V (K, dirs·H)   c (K,)                the output head
+    V (K, dirs·H)   c (K,)                the output head (absent with tie_weights: V is E)
+    E (D, d)                              the embedding of token ids (embedding_size d)
+    h0 (L·dirs, H) [c0 (L·dirs, H)]       the trained initial state (learn_h0)
+LSTM: U (4H, D), W (4H, H|P), b (4H,), gates stacked i, f, g, o (torch's weight_ih/weight_hh,
+b = bias_ih + bias_hh), and R (P, H) = weight_hr with proj_size P (h_t then has width P).
+GRU: U (3H, D), W (3H, H), b (3H,), gates stacked r, z, n; with reset_after also bn (H,), the
+n block of torch's bias_hh (b's r, z blocks are bias_ih + bias_hh, its n block bias_ih).
 
 The RNN these weights define (f and g from the config; x_t a float row (D,), or for token-id
 inputs the one-hot row of id x_t, so that x_t @ U.T is the column U[:, x_t]):
@@ -30,6 +39,16 @@ inputs the one-hot row of id x_t, so that x_t @ U.T is the column U[:, x_t]):
     h_t = f(x_t @ U.T + h_{t-1} @ W.T + b)           t = 1 … T   (layer 1)
     o_t = h_t @ V.T + c,    y_t = g(o_t)            (softmax: exp(o_t) / sum(exp(o_t)))
 
+The gated cells (σ(a) = 1 / (1 + exp(−a)); a_X the block of gate X; h_0 = c_0 = 0):
+
+    LSTM   a = x_t @ U.T + h_{t-1} @ W.T + b;  i, f, o = σ(a_i), σ(a_f), σ(a_o);  g = tanh(a_g)
+           c_t = f * c_{t-1} + i * g;   h_t = o * tanh(c_t)   (proj_size: h_t = (o * tanh(c_t)) @ R.T)
+    GRU    p = x_t @ U.T + b;  q = h_{t-1} @ W.T;  r = σ(p_r + q_r);  z = σ(p_z + q_z)
+           n = tanh(p_n + r * (q_n + bn))   (reset_after=False: n = tanh(p_n + (r * h_{t-1}) @ W_n.T))
+           h_t = (1 − z) * n + z * h_{t-1}
+
+With an embedding, x_t is the row E[id]; with learn_h0, h_0 (and c_0) of layer l and
+direction d is row l·dirs + d of h0 (c0).
 Layer l ≥ 2 reads the states of layer l − 1 as its x_t, with U{l}, W{l}, b{l}. The reverse
 direction runs the same recurrence with the *_rev weights over x_T … x_1 (over each sequence's
 own valid steps, when sequences have different lengths), and a bidirectional layer's output at

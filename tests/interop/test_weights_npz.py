@@ -50,25 +50,84 @@ G = {**F, "softmax": lambda o: np.exp(o - o.max(-1, keepdims=True))
      / np.exp(o - o.max(-1, keepdims=True)).sum(-1, keepdims=True)}
 
 
+def sigmoid(a):
+    return 1 / (1 + np.exp(-a))
+
+
+def step(cfg, f, sfx, x_t, state):
+    """One step of the cell named in the config, as the docstring of bptt.weights writes it."""
+    cell = cfg.get("cell", "elman")
+    U, W, b = f["U" + sfx], f["W" + sfx], f["b" + sfx]
+    if cell == "elman":
+        h = F[cfg["activation"]](x_t @ U.T + state[0] @ W.T + b)
+        return h, (h,)
+    if cell == "lstm":
+        i, fg, g, o = np.split(x_t @ U.T + state[0] @ W.T + b, 4)
+        c = sigmoid(fg) * state[1] + sigmoid(i) * np.tanh(g)
+        h = sigmoid(o) * np.tanh(c)
+        h = h @ f["R" + sfx].T if cfg.get("proj_size") else h
+        return h, (h, c)
+    p_r, p_z, p_n = np.split(x_t @ U.T + b, 3)
+    H = cfg["hidden_size"]
+    q_r, q_z, q_n = np.split(state[0] @ W.T, 3)
+    r, z = sigmoid(p_r + q_r), sigmoid(p_z + q_z)
+    if cfg.get("reset_after", True):
+        n = np.tanh(p_n + r * (q_n + f["bn" + sfx]))
+    else:
+        n = np.tanh(p_n + (r * state[0]) @ W[2 * H:].T)
+    h = (1 - z) * n + z * state[0]
+    return h, (h,)
+
+
 def run_from_file(path, x):
     """x: (T, D) floats or (T,) token ids -> y (T, K), per the docstring of bptt.weights."""
     f = np.load(path, allow_pickle=False)
     cfg = json.loads(f["config"].item())
-    f_act, dirs = F[cfg["activation"]], 2 if cfg["bidirectional"] else 1
-    if x.ndim == 1:  # token ids: the one-hot row
-        x = np.eye(cfg["input_size"])[x]
+    dirs = 2 if cfg["bidirectional"] else 1
+    H, P = cfg["hidden_size"], cfg.get("proj_size") or cfg["hidden_size"]
+    if x.ndim == 1:  # token ids: the row of E, or the one-hot row
+        x = f["E"][x] if cfg.get("embedding_size") else np.eye(cfg["input_size"])[x]
     for layer in range(1, cfg["num_layers"] + 1):
         outs = []
         for d in range(dirs):
             sfx = (str(layer) if layer > 1 else "") + ("_rev" if d else "")
-            U, W, b = f["U" + sfx], f["W" + sfx], f["b" + sfx]
-            h, hs = np.zeros(cfg["hidden_size"]), []
+            row = (layer - 1) * dirs + d
+            state = (f["h0"][row] if cfg.get("learn_h0") else np.zeros(P),)
+            if cfg.get("cell") == "lstm":
+                state += (f["c0"][row] if cfg.get("learn_h0") else np.zeros(H),)
+            hs = []
             for x_t in (x[::-1] if d else x):
-                h = f_act(x_t @ U.T + h @ W.T + b)
+                h, state = step(cfg, f, sfx, x_t, state)
                 hs.append(h)
             outs.append(np.array(hs[::-1] if d else hs))
         x = np.concatenate(outs, axis=1)
-    return G[cfg["output"]](x @ f["V"].T + f["c"])
+    V = f["E"] if cfg.get("tie_weights") else f["V"]
+    return G[cfg["output"]](x @ V.T + f["c"])
+
+
+@pytest.mark.parametrize("kw", [
+    dict(cell="lstm", num_layers=2, bidirectional=True),
+    dict(cell="lstm", proj_size=3, learn_h0=True),
+    dict(cell="gru", num_layers=2),
+    dict(cell="gru", reset_after=False, bidirectional=True),
+    dict(cell="gru", embedding_size=4, learn_h0=True),
+    dict(cell="lstm", embedding_size=3, proj_size=3, tie_weights=True),
+], ids=["lstm-2-bi", "lstmp-h0", "gru-2", "gru-cho-bi", "gru-embedding-h0", "lstmp-tied"])
+def test_gated_weights_run_without_the_library(tmp_path, kw):
+    net = bptt.RNN(4, 5, 4, seed=1, dtype=np.float64, **kw)
+    rng = np.random.default_rng(0)
+    for k in ("h0", "c0"):
+        if k in net.params:
+            net.params[k][:] = rng.normal(0, 0.5, net.params[k].shape)
+    weights.save(tmp_path / "w.npz", net)
+    assert weights.load(tmp_path / "w.npz").config == net.config
+    ids = rng.integers(0, 4, (6, 1))
+    np.testing.assert_allclose(run_from_file(tmp_path / "w.npz", ids[:, 0]), net.forward(ids).y_hat[:, 0],
+                               rtol=1e-12, atol=1e-14)
+    if not kw.get("embedding_size"):
+        x = rng.standard_normal((6, 1, 4))
+        np.testing.assert_allclose(run_from_file(tmp_path / "w.npz", x[:, 0]), net.forward(x).y_hat[:, 0],
+                                   rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("kw", [
