@@ -396,3 +396,30 @@ def test_schedule_state_dict_resumes_exact_sequence():
 def test_bad_schedule_arguments(make, error, match):
     with pytest.raises(error, match=match):
         make(SGD(make_params(), lr=0.1))
+
+
+# ------------------------------------------------------------------ weight decay on the weights only
+def test_weight_decay_skips_the_names_outside_decay():
+    p = {"W": np.ones((2, 2)), "b": np.ones(2)}
+    opt = Adam(p, lr=0.1, weight_decay=0.5, decoupled_weight_decay=True, decay=["W"])
+    opt.step({"W": np.zeros((2, 2)), "b": np.zeros(2)})
+    np.testing.assert_array_equal(p["W"], np.full((2, 2), 1 - 0.1 * 0.5))  # decayed, no gradient step
+    np.testing.assert_array_equal(p["b"], np.ones(2))  # untouched
+    sgd = SGD({"W": np.ones((2, 2)), "b": np.ones(2)}, lr=0.1, weight_decay=0.5, decay=["W"])
+    sgd.step({"W": np.zeros((2, 2)), "b": np.zeros(2)})
+    np.testing.assert_array_equal(sgd.params["b"], np.ones(2))
+    np.testing.assert_array_equal(sgd.params["W"], np.full((2, 2), 1 - 0.1 * 0.5))
+    with pytest.raises(ValueError, match="decay names parameters"):
+        SGD({"W": np.ones(2)}, lr=0.1, decay=["V"])
+
+
+def test_the_trainer_decays_weights_not_biases_or_initial_states():
+    from bptt.train import TrainConfig, make_optimizer
+    net = bptt.RNN(3, 4, 2, cell="lstm", learn_h0=True, embedding_size=3)
+    assert net.weight_names == ["U", "W", "E", "V"]
+    opt = make_optimizer(TrainConfig(optimizer="adamw", weight_decay=0.1), net.params, net.weight_names)
+    assert opt.decoupled_weight_decay and opt.decay == {"U", "W", "E", "V"}
+    with pytest.raises(ValueError, match="weight_decay=0.1 needs optimizer"):
+        TrainConfig(optimizer="rmsprop", weight_decay=0.1)
+    s2s = bptt.Seq2Seq(5, 6, 4, cell="gru")
+    assert s2s.weight_names == ["enc.U", "enc.W", "dec.U", "dec.W", "dec.V"]

@@ -164,6 +164,12 @@ class RNN:
         return shapes
 
     @property
+    def weight_names(self) -> list:
+        """The parameters weight decay applies to: every matrix (U, W, R, E, V), not the
+        biases (b, bn, c) nor a trainable initial state (h0, c0)."""
+        return [k for k, a in self.params.items() if a.ndim >= 2 and k not in self.state0_names]
+
+    @property
     def state0_names(self) -> tuple:
         """The parameter names of a trainable initial state: ("h0",) or ("h0", "c0"); () without."""
         return ("h0", "c0")[:len(self.cell.state_sizes(1))] if self.learn_h0 else ()

@@ -102,6 +102,8 @@ class Optimizer:
         buffers: names of the per-parameter state arrays, zero-initialised like the params and
             saved in ``state_dict`` as ``"<buffer>.<param key>"`` (e.g. ``"m.U"``).
         n_scratch: number of scratch arrays per parameter that ``_update`` may overwrite.
+        decay: the names weight decay applies to (optimizers that have it); None: every
+            parameter, as torch. A model's ``weight_names`` leaves out biases and initial states.
 
     Subclasses implement ``_update(key, p, g, tmp)``; ``p`` is the parameter (update it in
     place), ``g`` the validated gradient (read only: it belongs to the caller), ``tmp`` a tuple
@@ -110,7 +112,7 @@ class Optimizer:
     """
 
     def __init__(self, params: Params, lr: float, *, buffers: tuple[str, ...] = (),
-                 n_scratch: int = 1):
+                 n_scratch: int = 1, decay=None):
         if not isinstance(params, Mapping):
             raise TypeError(f"params must be a non-empty dict of numpy arrays, got {type(params).__name__}")
         if not params:
@@ -128,6 +130,16 @@ class Optimizer:
             b: {k: np.zeros_like(p) for k, p in params.items()} for b in buffers}
         self._scratch = {k: tuple(np.empty_like(p) for _ in range(n_scratch))
                          for k, p in params.items()}
+        if decay is not None and not isinstance(decay, (list, tuple, set, frozenset)):
+            raise TypeError(f"decay must be None or a collection of parameter names, got {type(decay).__name__}")
+        unknown = sorted(set(decay or ()) - set(params))
+        if unknown:
+            raise ValueError(f"decay names parameters that params does not hold: {unknown}")
+        self.decay = frozenset(params if decay is None else decay)
+
+    def _decay_of(self, key: str, weight_decay: float) -> float:
+        """The weight decay of parameter ``key``: ``weight_decay``, or 0 outside ``decay``."""
+        return weight_decay if key in self.decay else 0.0
 
     def step(self, grads: Params) -> None:
         """Apply one update. ``grads``: same keys and shapes as ``params``, finite floats.
@@ -192,7 +204,7 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params: Params, lr: float, momentum: float = 0.0, nesterov: bool = False,
-                 weight_decay: float = 0.0):
+                 weight_decay: float = 0.0, decay=None):
         self.momentum = v.real("momentum", momentum, 0.0, 1.0)
         self.weight_decay = v.real("weight_decay", weight_decay, 0.0)
         if not isinstance(nesterov, (bool, np.bool_)):
@@ -201,10 +213,10 @@ class SGD(Optimizer):
             raise ValueError("nesterov=True requires momentum > 0")
         self.nesterov = bool(nesterov)
         super().__init__(params, lr, buffers=("buf",) if self.momentum else (),
-                         n_scratch=2 if self.weight_decay else 1)
+                         n_scratch=2 if self.weight_decay else 1, decay=decay)
 
     def _update(self, key, p, g, tmp):
-        g = _l2(self.weight_decay, p, g, tmp[-1])
+        g = _l2(self._decay_of(key, self.weight_decay), p, g, tmp[-1])
         d = g
         if self.momentum:
             buf = self.state["buf"][key]
@@ -298,7 +310,8 @@ class Adam(Optimizer):
     """
 
     def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0, decoupled_weight_decay: bool = False):
+                 eps: float = 1e-8, weight_decay: float = 0.0, decoupled_weight_decay: bool = False,
+                 decay=None):
         try:
             beta1, beta2 = betas
         except (TypeError, ValueError):
@@ -308,16 +321,17 @@ class Adam(Optimizer):
         self.weight_decay = v.real("weight_decay", weight_decay, 0.0)
         self.decoupled_weight_decay = bool(decoupled_weight_decay)
         coupled = self.weight_decay and not self.decoupled_weight_decay
-        super().__init__(params, lr, buffers=("m", "v"), n_scratch=2 if coupled else 1)
+        super().__init__(params, lr, buffers=("m", "v"), n_scratch=2 if coupled else 1, decay=decay)
 
     def _update(self, key, p, g, tmp):
         beta1, beta2 = self.betas
         m, v, t = self.state["m"][key], self.state["v"][key], tmp[0]
+        weight_decay = self._decay_of(key, self.weight_decay)
         if self.decoupled_weight_decay:
-            if self.weight_decay:
-                p *= 1.0 - self.lr * self.weight_decay
+            if weight_decay:
+                p *= 1.0 - self.lr * weight_decay
         else:
-            g = _l2(self.weight_decay, p, g, tmp[-1])
+            g = _l2(weight_decay, p, g, tmp[-1])
         np.subtract(g, m, out=t)
         t *= 1.0 - beta1
         m += t

@@ -152,6 +152,13 @@ class Seq2Seq:
             raise ValueError(f"config is missing {exc.args[0]!r}") from None
         return cls(*args, **config)
 
+    @property
+    def weight_names(self) -> list:
+        """The parameters weight decay applies to: both networks' matrices (RNN.weight_names)."""
+        self._sync()
+        return [ENC + k for k in self.encoder.weight_names if k in self._enc_names] + \
+               [DEC + k for k in self.decoder.weight_names]
+
     def param_shapes(self) -> dict:
         """{name: shape} for every parameter, encoder first."""
         enc, dec = self.encoder.param_shapes(), self.decoder.param_shapes()

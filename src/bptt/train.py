@@ -55,7 +55,8 @@ from .session import Bar, Window, catch_sigint, set_blas_threads
 __all__ = ["TrainConfig", "Trainer", "Result", "Diverged", "train", "resume_trainer", "make_optimizer",
            "set_blas_threads", "OPTIMIZERS"]
 
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
+WEIGHT_DECAY = ("sgd", "momentum", "nesterov", "adam", "adamw")  # the optimizers that take weight_decay
 SCHEDULES = ("constant", "cosine", "step")
 
 
@@ -66,6 +67,9 @@ class TrainConfig:
     steps: optimizer steps in total (a resumed run counts from its checkpoint's step);
     minutes: stop after this much wall time (training + evaluation), None for no limit;
     optimizer ∈ OPTIMIZERS with lr, momentum (momentum/nesterov; rmsprop runs without momentum), betas (adam);
+    weight_decay: on the model's weights, not its biases or initial state (``weight_names``):
+    L2 added to the gradient (sgd, momentum, nesterov, adam) or decoupled (adamw, Loshchilov &
+    Hutter 2019);
     clip: max global L2 norm of the gradient (None: off); clip_value: elementwise clamp;
     schedule: constant, cosine (to 0 at ``steps``, after ``warmup`` steps) or step (×0.1 every
     steps/3); eval_every: steps between evaluations; patience: evaluations without
@@ -79,6 +83,7 @@ class TrainConfig:
     lr: float = 1e-2
     momentum: float = 0.9
     betas: tuple = (0.9, 0.999)
+    weight_decay: float = 0.0
     clip: float | None = 5.0
     clip_value: float | None = None
     schedule: str = "constant"
@@ -103,6 +108,10 @@ class TrainConfig:
         if self.warmup and self.warmup >= self.steps:
             raise ValueError(f"warmup must be < steps={self.steps}, got {self.warmup}")
         self.betas = tuple(self.betas)
+        v.real("weight_decay", self.weight_decay, 0.0)
+        if self.weight_decay and self.optimizer not in WEIGHT_DECAY:
+            raise ValueError(f"weight_decay={self.weight_decay} needs optimizer {', '.join(WEIGHT_DECAY)}; "
+                             f"got optimizer={self.optimizer!r}")
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -148,18 +157,20 @@ class Result:
     history: list = field(default_factory=list)
 
 
-def make_optimizer(config: TrainConfig, params: dict) -> optim.Optimizer:
-    """The optimizer named by ``config.optimizer`` over ``params`` (updated in place)."""
+def make_optimizer(config: TrainConfig, params: dict, decay=None) -> optim.Optimizer:
+    """The optimizer named by ``config.optimizer`` over ``params`` (updated in place); weight
+    decay applies to the names in ``decay`` (None: every parameter)."""
     name, lr = config.optimizer, config.lr
+    wd = dict(weight_decay=config.weight_decay, decay=decay)
     if name == "sgd":
-        return optim.SGD(params, lr)
+        return optim.SGD(params, lr, **wd)
     if name in ("momentum", "nesterov"):
-        return optim.SGD(params, lr, momentum=config.momentum, nesterov=name == "nesterov")
+        return optim.SGD(params, lr, momentum=config.momentum, nesterov=name == "nesterov", **wd)
     if name == "adagrad":
         return optim.Adagrad(params, lr)
     if name == "rmsprop":
         return optim.RMSprop(params, lr, momentum=0.0)
-    return optim.Adam(params, lr, betas=config.betas)
+    return optim.Adam(params, lr, betas=config.betas, decoupled_weight_decay=name == "adamw", **wd)
 
 
 def make_schedule(config: TrainConfig, opt: optim.Optimizer):
@@ -181,7 +192,7 @@ class Trainer:
     def __init__(self, recipe, model, config: TrainConfig, run_dir: RunDir | None = None, plot: bool = True):
         self.recipe, self.model, self.config, self.run_dir = recipe, model, config, run_dir
         self.plot = plot
-        self.opt = make_optimizer(config, model.params)
+        self.opt = make_optimizer(config, model.params, decay=model.weight_names)
         self.schedule = make_schedule(config, self.opt)
         self.rng = np.random.default_rng(config.seed)
         self.stream = recipe.stream(config.batch_size, self.rng)
