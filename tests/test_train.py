@@ -11,7 +11,7 @@ import pytest
 from bptt import checkpoint
 from bptt.model import RNN
 from bptt.runs import load_state
-from bptt.tasks import recipes
+from bptt import recipes
 from bptt.runs import RunDir
 from bptt.train import Diverged, TrainConfig, Trainer, resume_trainer, train
 

@@ -35,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import checkpoint
+from . import checkpoint, recipes
 
 KIND = "bptt.train"
 GROUPS = ("param", "optim", "stream", "state")
@@ -146,8 +146,6 @@ def load_state(path, model=None, options=None):
     (recipe, model, groups, meta), the recipe and the model rebuilt from the metadata, the
     arrays grouped by prefix (``groups["optim"]`` …) and the metadata. ``options``: task
     options to change (e.g. another text file to evaluate on)."""
-    from .tasks import recipes
-
     arrays, meta = checkpoint.load(path)
     if meta.get("kind") != KIND:
         raise ValueError(f"{path} is a checkpoint but not one written by `bptt train` (kind {meta.get('kind')!r})")

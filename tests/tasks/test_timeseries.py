@@ -77,7 +77,7 @@ def test_differences_forecast_the_previous_value_plus_the_predicted_change(airli
 
 
 def test_recipe_with_differences_scores_forecasts_of_values(data_dir):
-    from bptt.tasks import recipes
+    from bptt import recipes
 
     recipe = recipes.make("timeseries", data=str(data_dir / "timeseries" / "airline-passengers.csv"), difference=True)
 
