@@ -38,9 +38,9 @@ class CharLM(Recipe):
         self._vocab = self._ids = None
 
     @property
-    def vocab(self) -> charlm.Vocabulary:
+    def vocab(self) -> charlm.TextVocabulary:
         if self._vocab is None:
-            self._vocab = charlm.Vocabulary.from_text(charlm.load_text(self.options["text"]))
+            self._vocab = charlm.TextVocabulary.from_text(charlm.load_text(self.options["text"]))
         return self._vocab
 
     def state(self):
@@ -48,7 +48,7 @@ class CharLM(Recipe):
 
     def restore(self, state):
         if "vocab" in state:
-            self._vocab = charlm.Vocabulary.from_dict(state["vocab"])
+            self._vocab = charlm.TextVocabulary.from_dict(state["vocab"])
 
     def splits(self):
         """(train ids, validation ids): the first and last parts of the text (``frac``)."""
@@ -169,10 +169,10 @@ class Sentiment(Recipe):
         return self._loaded
 
     @property
-    def vocab(self) -> sentiment.Vocabulary:
+    def vocab(self) -> sentiment.WordVocabulary:
         if self._vocab is None:
             tokens, _, train, _, _ = self.load()
-            self._vocab = sentiment.Vocabulary.build([tokens[i] for i in train], self.options["min_count"])
+            self._vocab = sentiment.WordVocabulary.build([tokens[i] for i in train], self.options["min_count"])
         return self._vocab
 
     def state(self):
@@ -180,7 +180,7 @@ class Sentiment(Recipe):
 
     def restore(self, state):
         if "vocab" in state:
-            self._vocab = sentiment.Vocabulary.from_dict(state["vocab"])
+            self._vocab = sentiment.WordVocabulary.from_dict(state["vocab"])
 
     def io(self):
         return {"input_size": len(self.vocab), "output_size": 1, "output": "sigmoid"}
