@@ -55,15 +55,8 @@ class TimeSeries(Recipe):
 
     def stream(self, batch_size, rng):
         s = self.setup_  # (sets fit_end)
-        n = self.fit_end - s.lag  # the series up to the last fitted value
-        z = s.normalised[:n]
-        T = self.options["window"]
-        steps = np.arange(T)[:, None]
-
-        def fetch(starts):
-            return TaskBatch(z[steps + starts][:, :, None], z[steps + starts + 1][:, :, None])
-
-        return EpochStream(n - T, batch_size, rng, fetch)
+        x, y = s.train_windows(self.options["window"], holdout=s.train_size - self.fit_end)
+        return EpochStream(x.shape[1], batch_size, rng, lambda starts: TaskBatch(x[:, starts], y[:, starts]))
 
     def _predict(self, model):
         x, _ = self.setup_.full_sequence()
