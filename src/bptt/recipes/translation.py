@@ -28,7 +28,6 @@ class Dates(Recipe):
 
     def setup(self):
         self.vocab = dates.vocabulary()
-        self.sos, self.eos = self.vocab.id(dates.SOS), self.vocab.id(dates.EOS)
 
     def _pairs(self, rng, n, split):
         return dates.sample(rng, n, split, split_seed=self.options["split_seed"], test_frac=self.options["test_frac"])
@@ -60,8 +59,7 @@ class Dates(Recipe):
     def _score(self, model, pairs):
         b = self.encode(pairs)
         loss = model.loss(b.x, b.lengths, b.extra["dec_in"], b.y, b.extra["dec_len"])
-        out = model.translate(b.x, b.lengths, self.MAX_LEN, self.sos, self.eos)
-        return loss, dates.exact_match([self.vocab.decode(ids) if ids else "" for ids in out], [t for _, t in pairs])
+        return loss, dates.exact_match(self.translate(model, [s for s, _ in pairs]), [t for _, t in pairs])
 
     def evaluate(self, model):
         loss, acc = self._score(model, self._pairs(fixed_rng(3), self.options["val_size"], "train"))
@@ -82,8 +80,4 @@ class Dates(Recipe):
 
     def translate(self, model, texts) -> list[str]:
         """Greedy translations of the strings ``texts`` into ISO dates."""
-        if isinstance(texts, str):
-            texts = [texts]
-        b = dates.encode_pairs(self.vocab, [(t, "0") for t in texts])
-        out = model.translate(b.source, b.source_lengths, self.MAX_LEN, self.sos, self.eos)
-        return [self.vocab.decode(ids) if ids else "" for ids in out]
+        return translate_texts(model, texts, self.vocab, max_len=self.MAX_LEN)
