@@ -238,6 +238,8 @@ def test_helpers():
     assert exact_match(["12", "3"], ["12", "3"]) == 1.0
     with pytest.raises(ValueError):
         exact_match([[1]], [])
+    with pytest.raises(TypeError, match=r"seqs\[0\]"):  # the tasks' pad checks the ids (one implementation)
+        pad_batch([[0.5]])
 
 
 def reverse_task(rng, B, max_len=4, n_digits=5):

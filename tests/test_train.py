@@ -12,7 +12,7 @@ from bptt import checkpoint
 from bptt.tasks import digits
 from bptt.model import RNN
 from bptt.runs import load_state
-from bptt.tasks import recipes
+from bptt import recipes
 from bptt.runs import RunDir
 from bptt.train import Diverged, TrainConfig, Trainer, resume_trainer, train
 

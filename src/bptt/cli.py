@@ -46,7 +46,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .tasks import recipes
+    from . import recipes
     from .train import OPTIMIZERS, SCHEDULES
 
     p = _Parser(
@@ -148,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # -------------------------------------------------------------------- commands
 def cmd_train(a) -> int:
-    from .tasks import recipes
+    from . import recipes
     from .train import train
 
     given = vars(a)

@@ -35,6 +35,7 @@ import numpy as np
 from . import _validate as v
 from . import activations, optim
 from .batch import make_batch, make_inputs
+from .model import RNN
 
 MAX_DERIVATIVE = {"tanh": 1.0, "relu": 1.0, "sigmoid": 0.25, "identity": 1.0}  # γ in (D2)
 SATURATED = {"tanh": "|h| > 0.949, f' < 0.1", "sigmoid": "h < 0.026 or h > 0.974, f' < 0.025",
@@ -321,8 +322,6 @@ def random_setup(init: str = "uniform", activation: str = "tanh", hidden: int = 
     """(net, x, y) for ``bptt diagnose --init --activation --hidden``: a float64 RNN with a
     softmax head, inputs x ~ N(0, 1) of shape (steps, batch, input_size), random class targets
     y (steps, batch) at every step. ``radius``: rescale W so that ρ(W) = radius."""
-    from .model import RNN
-
     net = RNN(input_size, hidden, output_size, activation=activation, init=init, seed=seed,
               dtype=np.float64)
     if radius is not None:

@@ -36,7 +36,7 @@ from .batch import make_batch
 from .model import RNN
 from .runs import RunDir
 from .seq2seq import Seq2Seq, pad_batch, teacher_forcing
-from .tasks.recipes import Batch, EpochStream, Recipe
+from .recipes import EpochStream, Recipe, TaskBatch
 from .train import Result, TrainConfig, Trainer, resume_trainer
 
 EVAL_BATCH = 256  # sequences per evaluation pass (bounds the memory of the validation loss)
@@ -49,18 +49,18 @@ class Sequences:
     def __init__(self, arrays: dict, n: int):
         self.arrays, self.n = arrays, n
 
-    def take(self, idx) -> Batch:
+    def take(self, idx) -> TaskBatch:
         """The sequences ``idx`` as one batch, cut to the longest of them."""
         a = self.arrays
         if "dec_in" in a:  # Seq2Seq: (S, N) source, (T, N) decoder arrays
             S, T = a["src_len"][idx].max(), a["dec_len"][idx].max()
-            return Batch(a["src"][:S, idx], a["dec_target"][:T, idx], lengths=a["src_len"][idx],
+            return TaskBatch(a["src"][:S, idx], a["dec_target"][:T, idx], lengths=a["src_len"][idx],
                          extra={"dec_in": a["dec_in"][:T, idx], "dec_len": a["dec_len"][idx]})
         lengths = None if a["lengths"] is None else a["lengths"][idx]
         T = a["x"].shape[0] if lengths is None else int(lengths.max())
         mask, last = a["mask"], isinstance(a["mask"], str)
         y = a["y"][idx] if last else a["y"][:T, idx]
-        return Batch(a["x"][:T, idx], y, mask if mask is None or last else mask[:T, idx], lengths)
+        return TaskBatch(a["x"][:T, idx], y, mask if mask is None or last else mask[:T, idx], lengths)
 
     def digest(self) -> str:
         """sha256 over every array (shape, dtype and bytes): a resumed run checks it."""
@@ -194,7 +194,7 @@ class Arrays(Recipe):
         return b.x, b.y, b.mask, b.lengths
 
 
-def _correct(model: RNN, b: Batch) -> tuple[int, int]:
+def _correct(model: RNN, b: TaskBatch) -> tuple[int, int]:
     """(argmax hits, steps that carry a loss) of an RNN with class-id targets on batch b."""
     pred = model.forward(b.x, lengths=b.lengths).y_hat.argmax(-1)  # (T, B)
     T, B = pred.shape

@@ -34,7 +34,7 @@ import os
 import time
 from pathlib import Path
 
-from . import checkpoint
+from . import checkpoint, recipes
 from .files import atomic_write
 
 KIND = "bptt.train"
@@ -148,8 +148,6 @@ def load_state(path, model=None, options=None, recipe=None, into=None):
     options to change (e.g. another text file to evaluate on). ``recipe``: the caller's own
     recipe (bptt.fit's arrays), used if its name and state match the checkpoint's; ``into``:
     the caller's model, loaded if its class and config match."""
-    from .tasks import recipes
-
     arrays, meta = checkpoint.load(path)
     if meta.get("kind") != KIND:
         raise ValueError(f"{path} is a checkpoint but not one written by `bptt train` (kind {meta.get('kind')!r})")

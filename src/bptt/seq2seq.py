@@ -53,11 +53,12 @@ import numbers
 import numpy as np
 
 from . import _validate as v
-from . import cells
+from . import cells, tasks
 from .batch import Inputs, make_inputs
 from .losses import softmax
 from .model import RNN, _float_dtype
 from .outputs import Gradients, public_state
+from .tasks import exact_match
 
 __all__ = ["Seq2Seq", "teacher_forcing", "pad_batch", "exact_match", "translate_texts"]
 
@@ -322,17 +323,8 @@ def _token_id(name, value, K) -> int:
 def pad_batch(seqs, pad=0) -> tuple[np.ndarray, np.ndarray]:
     """Lists of ids -> (ids (T, B) int64 time-major, padded with ``pad``; lengths (B,)).
 
-    T is the longest length; every sequence needs at least one id."""
-    seqs = [list(s) for s in seqs]
-    if not seqs:
-        raise ValueError("seqs must hold at least one sequence")
-    lengths = np.array([len(s) for s in seqs], dtype=np.int64)
-    if lengths.min() < 1:
-        raise ValueError(f"every sequence needs at least one id; sequence {int(lengths.argmin())} is empty")
-    ids = np.full((int(lengths.max()), len(seqs)), pad, dtype=np.int64)
-    for b, s in enumerate(seqs):
-        ids[: len(s), b] = s
-    return ids, lengths
+    T is the longest length; every sequence needs at least one id (``bptt.tasks.pad``)."""
+    return tasks.pad(list(seqs), pad, "seqs")
 
 
 def teacher_forcing(tgt_ids, tgt_lengths, sos, eos, pad=0):
@@ -353,16 +345,6 @@ def teacher_forcing(tgt_ids, tgt_lengths, sos, eos, pad=0):
     dec_target[:-1][valid] = tgt[valid]
     dec_target[lengths, np.arange(B)] = eos
     return dec_in, dec_target, lengths + 1
-
-
-def exact_match(predicted, reference) -> float:
-    """Fraction of sequences predicted exactly: ``predicted`` and ``reference`` are equally long
-    lists of id lists (or strings), compared whole."""
-    predicted, reference = list(predicted), list(reference)
-    if len(predicted) != len(reference) or not reference:
-        raise ValueError(f"predicted and reference must be non-empty and equally long, got "
-                         f"{len(predicted)} and {len(reference)}")
-    return float(np.mean([list(p) == list(r) for p, r in zip(predicted, reference)]))
 
 
 def translate_texts(model: Seq2Seq, texts, vocab, tgt_vocab=None, *, max_len=100, temperature=None,

@@ -2,7 +2,7 @@
 chunked training, a NaN guard, Ctrl-C, checkpoints and exact resume.
 
     from bptt.train import train
-    result = train("addition", steps=2000, out="runs/add")   # a task name from bptt.tasks.recipes
+    result = train("addition", steps=2000, out="runs/add")   # a task name from bptt.recipes
     result.summary["final"]                                  # the task's report (see summary.json)
     result = train(resume="runs/add", steps=4000)            # continue the same run to step 4000
 
@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 
 from . import _validate as v
-from . import optim
+from . import optim, recipes
 from .checkpoint import rng_from_meta
 from .runs import RunDir, default_run_dir, load_state, save_state
 from .session import Bar, Window, catch_sigint, set_blas_threads
@@ -184,7 +184,7 @@ def make_schedule(config: TrainConfig, opt: optim.Optimizer):
 class Trainer:
     """The loop over one recipe and one model; ``run()`` trains and returns a ``Result``.
 
-    recipe: a ``bptt.tasks.recipes.Recipe`` (data stream, loss, evaluation, final report);
+    recipe: a ``bptt.recipes.Recipe`` (data stream, loss, evaluation, final report);
     model: built by ``recipe.build_model``; config: ``TrainConfig``; run_dir: a ``RunDir`` or
     None (no files: nothing is saved, useful in tests and notebooks); plot: write loss.png at the
     end (needs matplotlib; about a second)."""
@@ -394,8 +394,6 @@ def train(task: str | None = None, *, out=None, resume=None, task_options: dict 
     ``plot=False``: no loss.png).
     resume: a run directory or a checkpoint file: continue that run; ``train_options`` may
     change ``steps``, ``minutes``, ``patience``, ``eval_every`` and ``progress`` only."""
-    from .tasks import recipes
-
     for name, value in (("task_options", task_options), ("model_options", model_options)):
         if value is not None and not isinstance(value, dict):
             raise TypeError(f"{name} must be a dict or None, got {type(value).__name__}")

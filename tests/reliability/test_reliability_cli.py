@@ -15,7 +15,7 @@ import pytest
 
 from bptt import checkpoint  # noqa: E402
 from bptt.cli import main  # noqa: E402
-from bptt.tasks import recipes  # noqa: E402
+from bptt import recipes  # noqa: E402
 from bptt.train import train  # noqa: E402
 
 TINY = ["--steps", "20", "--eval-every", "10", "--hidden", "4", "--batch-size", "4", "--no-progress"]

@@ -175,7 +175,7 @@ CASES = {
     "Seq2Seq translate eos float": (lambda: s2s().translate(SRC, None, 3, 1, 2.0), TE, "eos"),
     "Seq2Seq translate temperature": (lambda: s2s().translate(SRC, None, 3, 1, 2, temperature=-1.0), V, "temperature"),
     "pad_batch empty": (lambda: pad_batch([]), V, "seqs"),
-    "pad_batch empty sequence": (lambda: pad_batch([[1], []]), V, "sequence 1"),
+    "pad_batch empty sequence": (lambda: pad_batch([[1], []]), V, "seqs[1]"),
     "teacher_forcing lengths": (lambda: teacher_forcing(np.zeros((2, B), int), [3, 1], 1, 2), V, "tgt_lengths"),
     "exact_match lengths": (lambda: exact_match([[1]], [[1], [2]]), V, "predicted"),
     # ------------------------------------------------------------- optim

@@ -165,7 +165,7 @@ EXPLODING = {"activation": "identity", "hidden_size": 8}  # + SGD at lr 50: expl
 def test_nan_guard_stops_at_the_first_non_finite_step():
     """The guard itself (no evaluations, no files): the run stops at step s; an identical
     trainer takes s − 1 finite steps and raises Diverged(s) at the next, parameters untouched."""
-    from bptt.tasks import recipes
+    from bptt import recipes
 
     def trainer():
         recipe = recipes.make("addition", test_bits=[8])

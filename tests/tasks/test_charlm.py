@@ -10,7 +10,7 @@ from bptt.tasks import charlm
 def shakespeare(request):
     data_dir = request.getfixturevalue("data_dir")
     text = charlm.load_text(data_dir / "tinyshakespeare.txt")
-    vocab = charlm.Vocabulary.from_text(text)
+    vocab = charlm.TextVocabulary.from_text(text)
     return text, vocab, vocab.encode(text)
 
 
@@ -40,9 +40,9 @@ def test_unigram_nats_is_infinite_for_an_unseen_character():
 
 def test_vocabulary_round_trips_through_json():
     text = "Ünïcode — text\nwith 2 lines"
-    vocab = charlm.Vocabulary.from_text(text)
+    vocab = charlm.TextVocabulary.from_text(text)
     assert list(vocab.tokens) == sorted(set(text))
-    again = charlm.Vocabulary.from_dict(json.loads(json.dumps(vocab.to_dict())))
+    again = charlm.TextVocabulary.from_dict(json.loads(json.dumps(vocab.to_dict())))
     assert again == vocab
     assert again.decode(again.encode(text)) == text
     assert vocab.encode("ext").tolist() == [vocab.tokens.index(c) for c in "ext"]
@@ -74,7 +74,7 @@ def test_evaluation_batches_predict_every_character_once():
 
 
 def test_doctest_example_chunk_is_the_text():
-    vocab = charlm.Vocabulary.from_text("hello world")
+    vocab = charlm.TextVocabulary.from_text("hello world")
     x, y = next(iter(charlm.StreamBatcher(vocab.encode("hello world"), 2, 3)))
     assert [vocab.decode(x[:, b]) for b in range(2)] == ["hel", " wo"]
     assert [vocab.decode(y[:, b]) for b in range(2)] == ["ell", "wor"]
@@ -96,16 +96,16 @@ def test_load_text_errors_name_the_file(tmp_path):
 @pytest.mark.parametrize(
     "call, error, words",
     [
-        (lambda: charlm.Vocabulary.from_text(""), ValueError, "text"),
-        (lambda: charlm.Vocabulary.from_text(b"abc"), TypeError, "text"),
-        (lambda: charlm.Vocabulary(["ab", "c"]), ValueError, "single characters"),
-        (lambda: charlm.Vocabulary(["a", "a"]), ValueError, "distinct"),
-        (lambda: charlm.Vocabulary.from_dict({"tokens": ["a"]}), ValueError, "'unk'"),
-        (lambda: charlm.Vocabulary.from_dict({"tokens": "ab", "unk": None}), TypeError, "tokens"),
-        (lambda: charlm.Vocabulary.from_text("abc").encode("abd"), ValueError, "tokens[2]: 'd'"),
-        (lambda: charlm.Vocabulary.from_text("abc").encode(7), TypeError, "tokens"),
-        (lambda: charlm.Vocabulary.from_text("abc").decode([0, 3]), ValueError, "ids"),
-        (lambda: charlm.Vocabulary.from_text("abc").decode([0.0]), TypeError, "ids"),
+        (lambda: charlm.TextVocabulary.from_text(""), ValueError, "text"),
+        (lambda: charlm.TextVocabulary.from_text(b"abc"), TypeError, "text"),
+        (lambda: charlm.TextVocabulary(["ab", "c"]), ValueError, "single characters"),
+        (lambda: charlm.TextVocabulary(["a", "a"]), ValueError, "distinct"),
+        (lambda: charlm.TextVocabulary.from_dict({"tokens": ["a"]}), ValueError, "'unk'"),
+        (lambda: charlm.TextVocabulary.from_dict({"tokens": "ab", "unk": None}), TypeError, "tokens"),
+        (lambda: charlm.TextVocabulary.from_text("abc").encode("abd"), ValueError, "tokens[2]: 'd'"),
+        (lambda: charlm.TextVocabulary.from_text("abc").encode(7), TypeError, "tokens"),
+        (lambda: charlm.TextVocabulary.from_text("abc").decode([0, 3]), ValueError, "ids"),
+        (lambda: charlm.TextVocabulary.from_text("abc").decode([0.0]), TypeError, "ids"),
         (lambda: charlm.split(np.arange(10), frac=1.0), ValueError, "frac"),
         (lambda: charlm.split(np.arange(1)), ValueError, "too few"),
         (lambda: charlm.split(np.zeros(5)), TypeError, "ids"),

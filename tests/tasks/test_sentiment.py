@@ -51,16 +51,16 @@ def test_tokenize():
 
 
 def test_vocabulary_counts_orders_and_round_trips():
-    vocab = sentiment.Vocabulary.build([["b", "a", "b"], ["c", "a", "b"], ["d"]], min_count=2)
+    vocab = sentiment.WordVocabulary.build([["b", "a", "b"], ["c", "a", "b"], ["d"]], min_count=2)
     assert vocab.tokens == ("<pad>", "<unk>", "b", "a")
     assert vocab.encode(["a", "zebra", "b"]).tolist() == [3, 1, 2]
     assert vocab.decode([2, 1, 0]) == ["b", "<unk>", "<pad>"]
-    again = sentiment.Vocabulary.from_dict(json.loads(json.dumps(vocab.to_dict())))
-    assert again == vocab and isinstance(again, sentiment.Vocabulary)
+    again = sentiment.WordVocabulary.from_dict(json.loads(json.dumps(vocab.to_dict())))
+    assert again == vocab and isinstance(again, sentiment.WordVocabulary)
 
 
 def test_encode_batch_pads_time_major():
-    vocab = sentiment.Vocabulary.build([["good", "film"], ["bad"]])
+    vocab = sentiment.WordVocabulary.build([["good", "film"], ["bad"]])
     x, lengths, y = sentiment.encode_batch(vocab, [["bad"], ["good", "film", "really"]], [0, 1])
     assert x.dtype == np.int64 and x.shape == (3, 2)
     assert x[:, 0].tolist() == [vocab.id("bad"), 0, 0]
@@ -97,7 +97,7 @@ def test_bag_of_words_baseline_on_the_pooled_files(pooled):
     tokens = [sentiment.tokenize(s) for s in sentences]
     train, test = sentiment.train_test_split(labels)
     assert np.array_equal(np.bincount(labels[test]), [300, 300])
-    vocab = sentiment.Vocabulary.build([tokens[i] for i in train], min_count=2)
+    vocab = sentiment.WordVocabulary.build([tokens[i] for i in train], min_count=2)
     features = sentiment.bag_of_words(vocab, tokens)
     assert features.shape == (3000, len(vocab)) and set(np.unique(features)) == {0.0, 1.0}
     model = sentiment.LogisticRegression(l2=1e-3).fit(features[train], labels[train])
@@ -142,15 +142,15 @@ def test_crlf_and_tabs_inside_sentences(tmp_path):
         (lambda: sentiment.load(42), TypeError, "paths"),
         (lambda: sentiment.read_file(None), TypeError, "path"),
         (lambda: sentiment.tokenize(None), TypeError, "sentence"),
-        (lambda: sentiment.Vocabulary.build([["a"]], min_count=0), ValueError, "min_count"),
-        (lambda: sentiment.Vocabulary.build(["abc"]), TypeError, "token_lists[0]"),
-        (lambda: sentiment.Vocabulary(["a", "<pad>", "<unk>"]), ValueError, "first two tokens"),
-        (lambda: sentiment.Vocabulary.from_dict({"tokens": ["<pad>", "<unk>"], "unk": None}), ValueError, "unk"),
-        (lambda: sentiment.encode_batch(sentiment.Vocabulary.build([["a"]]), [["a"], []], [0, 1]),
+        (lambda: sentiment.WordVocabulary.build([["a"]], min_count=0), ValueError, "min_count"),
+        (lambda: sentiment.WordVocabulary.build(["abc"]), TypeError, "token_lists[0]"),
+        (lambda: sentiment.WordVocabulary(["a", "<pad>", "<unk>"]), ValueError, "first two tokens"),
+        (lambda: sentiment.WordVocabulary.from_dict({"tokens": ["<pad>", "<unk>"], "unk": None}), ValueError, "unk"),
+        (lambda: sentiment.encode_batch(sentiment.WordVocabulary.build([["a"]]), [["a"], []], [0, 1]),
          ValueError, "token_lists[1]"),
-        (lambda: sentiment.encode_batch(sentiment.Vocabulary.build([["a"]]), [["a"]], [0, 1]), ValueError,
+        (lambda: sentiment.encode_batch(sentiment.WordVocabulary.build([["a"]]), [["a"]], [0, 1]), ValueError,
          "token_lists"),
-        (lambda: sentiment.encode_batch(sentiment.Vocabulary.build([["a"]]), [["a"]], [2]), ValueError, "labels"),
+        (lambda: sentiment.encode_batch(sentiment.WordVocabulary.build([["a"]]), [["a"]], [2]), ValueError, "labels"),
         (lambda: sentiment.encode_batch(None, [["a"]], [1]), TypeError, "vocab"),
         (lambda: sentiment.train_test_split([0, 1, 1], test_frac=0.0), ValueError, "test_frac"),
         (lambda: sentiment.train_test_split([0]), ValueError, "labels"),

@@ -56,6 +56,9 @@ def test_train_sequence_and_windows_stay_in_the_training_part(airline):
     assert wx.shape == wy.shape == (12, 84, 1)
     assert np.array_equal(wx[:, 0, 0], setup.normalised[:12])
     assert np.array_equal(wy[:, 83, 0], setup.normalised[84:96])
+    hx, hy = setup.train_windows(12, holdout=20)  # the last 20 training values held out
+    assert hx.shape == hy.shape == (12, 64, 1)
+    assert np.array_equal(hx, wx[:, :64]) and np.array_equal(hy[:, 63, 0], setup.normalised[64:76])
 
 
 def test_differences_forecast_the_previous_value_plus_the_predicted_change(airline):
@@ -77,7 +80,7 @@ def test_differences_forecast_the_previous_value_plus_the_predicted_change(airli
 
 
 def test_recipe_with_differences_scores_forecasts_of_values(data_dir):
-    from bptt.tasks import recipes
+    from bptt import recipes
 
     recipe = recipes.make("timeseries", data=str(data_dir / "timeseries" / "airline-passengers.csv"), difference=True)
 
@@ -136,6 +139,8 @@ def test_load_csv_rejects_malformed_files_naming_file_and_line(tmp_path, content
         (lambda: timeseries.OneStepForecast(np.arange(10.0)).test_rmse(np.zeros((9, 1))), ValueError, "y_pred"),
         (lambda: timeseries.OneStepForecast(np.arange(10.0)).test_rmse(np.zeros((8, 1, 1))), ValueError, "(9, 1, 1)"),
         (lambda: timeseries.OneStepForecast(np.arange(10.0)).train_windows(6), ValueError, "length"),
+        (lambda: timeseries.OneStepForecast(np.arange(10.0)).train_windows(1, holdout=5), ValueError, "holdout"),
+        (lambda: timeseries.OneStepForecast(np.arange(10.0)).train_windows(5, holdout=1), ValueError, "length"),
         (lambda: timeseries.OneStepForecast(np.arange(10.0), difference="yes"), ValueError, "difference"),
         (lambda: timeseries.OneStepForecast([1.0, 2, 4], train_frac=0.67, difference=True), ValueError, "too few"),
         (lambda: timeseries.Normaliser(0.0, 0.0), ValueError, "std"),

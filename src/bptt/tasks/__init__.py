@@ -14,9 +14,14 @@ sequence (B,) / (B, K) for many-to-one. Every random generator takes an explicit
 * ``sentiment``: sentence<TAB>label classification, bag-of-words baseline (many-to-one)
 * ``timeseries``: one-step-ahead forecasting of a CSV series, persistence baseline
 * ``dates``: human-written dates to ISO dates (encoder-decoder)
+
+Shared with ``bptt.seq2seq``: ``pad`` (id sequences -> a padded time-major batch and its
+lengths) and ``exact_match`` (the fraction of sequences predicted whole).
 """
 
 from . import addition, charlm, dates, digits, parity, sentiment, timeseries
+from ._batching import pad
+from ._metrics import exact_match
 
 TASKS = {
     "addition": addition,
@@ -28,4 +33,4 @@ TASKS = {
     "dates": dates,
 }
 
-__all__ = ["TASKS", *TASKS]
+__all__ = ["TASKS", *TASKS, "exact_match", "pad"]

@@ -1,9 +1,12 @@
-"""Accuracy of thresholded binary outputs, shared by the bit tasks and sentiment.
+"""Accuracy of thresholded binary outputs, shared by the bit tasks and sentiment, and the
+exact match of whole sequences (dates, bptt.seq2seq).
 
 A probability ``p`` is read as the bit ``1`` when ``p > 0.5`` and ``0`` otherwise.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -48,3 +51,13 @@ def sequence_accuracy(y_prob: object, y: object) -> float:
     """
     predicted, target = _predicted_and_target(y_prob, y, 3)
     return float(np.mean(np.all(predicted == target, axis=(0, 2))))
+
+
+def exact_match(predicted: Iterable, reference: Iterable) -> float:
+    """Fraction of the B predicted sequences (strings or id lists) equal to their references,
+    each compared whole; ``predicted`` holds one sequence per reference, B >= 1."""
+    predicted, reference = list(predicted), list(reference)
+    if len(predicted) != len(reference) or not reference:
+        raise ValueError(f"predicted: expected {len(reference)} sequences (one per reference, at least one), "
+                         f"got {len(predicted)}")
+    return sum(list(p) == list(r) for p, r in zip(predicted, reference)) / len(reference)

@@ -2,6 +2,11 @@
 
 The id of a token is its position in ``tokens``. A vocabulary with an ``unk`` token maps
 unknown tokens to it; one without raises ``ValueError`` naming the unknown token.
+
+``Vocabulary`` (any string tokens) and ``CharVocabulary`` (characters plus named special
+tokens, e.g. ``dates.vocabulary()``) are the two kinds; the tasks' own are
+``charlm.TextVocabulary`` (the characters of one text) and ``sentiment.WordVocabulary``
+(words after ``<pad>`` and ``<unk>``). ``to_dict`` holds the tokens only, no class name.
 """
 
 from __future__ import annotations

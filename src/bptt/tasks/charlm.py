@@ -1,6 +1,6 @@
 """Character-level language modelling of a text file (many-to-many, stateful training).
 
-The text is read as UTF-8 (``load_text``), mapped to ids by a ``Vocabulary`` of its sorted
+The text is read as UTF-8 (``load_text``), mapped to ids by a ``TextVocabulary`` of its sorted
 distinct characters, and split into a contiguous train part (first 90%) and validation part
 (last 10%) by ``split``. ``StreamBatcher`` cuts an id stream into B parallel contiguous
 streams and yields chunks ``x`` int64 (T, B) and ``y`` int64 (T, B) with ``y[t] = x[t + 1]``
@@ -9,7 +9,7 @@ each stream, so the trainer carries the hidden state from one chunk to the next.
 
 Example: "hello world" in B = 2 streams, chunks of T = 3 steps
 
->>> vocab = Vocabulary.from_text("hello world")
+>>> vocab = TextVocabulary.from_text("hello world")
 >>> vocab.tokens
 (' ', 'd', 'e', 'h', 'l', 'o', 'r', 'w')
 >>> x, y = next(iter(StreamBatcher(vocab.encode("hello world"), batch_size=2, seq_len=3)))
@@ -35,7 +35,7 @@ from ._checks import int_array
 from ._io import read_text
 from ._vocab import CharVocabulary
 
-__all__ = ["StreamBatcher", "Vocabulary", "bits_per_char", "evaluation_batches", "load_text", "split",
+__all__ = ["StreamBatcher", "TextVocabulary", "bits_per_char", "evaluation_batches", "load_text", "split",
            "unigram_nats"]
 
 
@@ -44,7 +44,7 @@ def load_text(path: object) -> str:
     return read_text(path)
 
 
-class Vocabulary(CharVocabulary):
+class TextVocabulary(CharVocabulary):
     """The characters of a text, sorted by code point; id = position. No unknown token:
     encoding a character that is not in the vocabulary raises ``ValueError``.
 
@@ -58,7 +58,7 @@ class Vocabulary(CharVocabulary):
             raise ValueError("tokens: expected single characters and no unknown token")
 
     @classmethod
-    def from_text(cls, text: str) -> "Vocabulary":
+    def from_text(cls, text: str) -> "TextVocabulary":
         """The vocabulary of the distinct characters of ``text``."""
         if not isinstance(text, str):
             raise TypeError(f"text: expected a str, got {type(text).__name__}")

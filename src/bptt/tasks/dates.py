@@ -32,6 +32,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..sequences import length_mask
+from . import _metrics
 from ._batching import pad
 from .. import _validate as v
 from ._checks import as_rng, int_array
@@ -181,6 +182,4 @@ def exact_match(predicted: Sequence[str], targets: Sequence[str]) -> float:
     for name, texts in (("predicted", predicted), ("targets", targets)):
         if isinstance(texts, str) or not isinstance(texts, Sequence) or not all(isinstance(t, str) for t in texts):
             raise TypeError(f"{name}: expected a list of str")
-    if len(predicted) != len(targets) or not targets:
-        raise ValueError(f"predicted: expected {len(targets)} strings (one per target, at least one), got {len(predicted)}")
-    return sum(p == t for p, t in zip(predicted, targets)) / len(targets)
+    return _metrics.exact_match(predicted, targets)

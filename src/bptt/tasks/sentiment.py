@@ -4,13 +4,13 @@ Each line of a file is a sentence, a tab and the label 0 (negative) or 1 (positi
 the UCI "Sentiment Labelled Sentences" files. Lines are split on ``"\\n"`` (CRLF is accepted)
 and each line on its last tab; the sentence is kept as written (no CSV quoting: unbalanced
 ``"`` are ordinary characters). A sentence becomes word ids with ``tokenize`` and a
-``Vocabulary``; ``encode_batch`` pads a batch into ``x`` int64 (T, B) (``<pad>`` = 0),
+``WordVocabulary``; ``encode_batch`` pads a batch into ``x`` int64 (T, B) (``<pad>`` = 0),
 ``lengths`` int64 (B,) and ``y`` float (B, 1), for a model whose sigmoid + binary
 cross-entropy loss sits at each sentence's last word (``mask="last"``).
 
 Example: two sentences, a vocabulary built from other sentences (``<unk>`` = 1)
 
->>> vocab = Vocabulary.build([tokenize("A good movie."), tokenize("Bad movie!")])
+>>> vocab = WordVocabulary.build([tokenize("A good movie."), tokenize("Bad movie!")])
 >>> vocab.tokens
 ('<pad>', '<unk>', 'movie', 'a', 'bad', 'good')
 >>> x, lengths, y = encode_batch(vocab, [tokenize("Good movie"), tokenize("Awful")], [1, 0])
@@ -39,14 +39,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from . import _vocab
 from ._batching import pad
 from .. import _validate as v
 from ._checks import float_array, int_array
 from ._io import as_path, line_error, read_lines
 from ._metrics import binary_accuracy as accuracy
+from ._vocab import Vocabulary
 
-__all__ = ["PAD", "UNK", "LogisticRegression", "Vocabulary", "accuracy", "bag_of_words", "encode_batch",
+__all__ = ["PAD", "UNK", "LogisticRegression", "WordVocabulary", "accuracy", "bag_of_words", "encode_batch",
            "load", "read_file", "tokenize", "train_test_split"]
 
 PAD, UNK = "<pad>", "<unk>"
@@ -121,7 +121,7 @@ def train_test_split(labels: object, test_frac: float = 0.2, seed: int = 0) -> t
     return np.flatnonzero(~is_test), np.flatnonzero(is_test)
 
 
-class Vocabulary(_vocab.Vocabulary):
+class WordVocabulary(Vocabulary):
     """Words with ids: ``<pad>`` = 0, ``<unk>`` = 1 (every unknown word), then the words.
 
     ``encode(words)`` -> int64 (N,); ``decode(ids)`` -> list of words; ``to_dict()`` /
@@ -134,7 +134,7 @@ class Vocabulary(_vocab.Vocabulary):
             raise ValueError(f"tokens: expected {PAD!r} and {UNK!r} as the first two tokens and unk={UNK!r}")
 
     @classmethod
-    def build(cls, token_lists: Sequence[Sequence[str]], min_count: int = 1) -> "Vocabulary":
+    def build(cls, token_lists: Sequence[Sequence[str]], min_count: int = 1) -> "WordVocabulary":
         """The words occurring at least ``min_count`` times, most frequent first (ties in
         alphabetical order), after ``<pad>`` and ``<unk>``."""
         min_count = v.positive_int("min_count", min_count)
@@ -148,15 +148,15 @@ class Vocabulary(_vocab.Vocabulary):
         return cls([PAD, UNK, *kept])
 
 
-def encode_batch(vocab: Vocabulary, token_lists: Sequence[Sequence[str]],
+def encode_batch(vocab: WordVocabulary, token_lists: Sequence[Sequence[str]],
                  labels: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Encode B tokenised sentences and their 0/1 labels.
 
     Returns ``x`` int64 (T, B) padded with ``<pad>`` = 0, T the longest sentence, ``lengths``
     int64 (B,) in [1, T], and ``y`` float (B, 1). An empty token list raises ``ValueError``.
     """
-    if not isinstance(vocab, Vocabulary):
-        raise TypeError(f"vocab: expected a sentiment.Vocabulary, got {type(vocab).__name__}")
+    if not isinstance(vocab, WordVocabulary):
+        raise TypeError(f"vocab: expected a sentiment.WordVocabulary, got {type(vocab).__name__}")
     y = float_array(labels, "labels", ndim=1)
     if np.any((y != 0.0) & (y != 1.0)):
         raise ValueError("labels: expected 0 or 1")
@@ -166,10 +166,10 @@ def encode_batch(vocab: Vocabulary, token_lists: Sequence[Sequence[str]],
     return x, lengths, y[:, None]
 
 
-def bag_of_words(vocab: Vocabulary, token_lists: Sequence[Sequence[str]]) -> np.ndarray:
+def bag_of_words(vocab: WordVocabulary, token_lists: Sequence[Sequence[str]]) -> np.ndarray:
     """Word-presence features float (N, len(vocab)): 1.0 where the word occurs in the sentence."""
-    if not isinstance(vocab, Vocabulary):
-        raise TypeError(f"vocab: expected a sentiment.Vocabulary, got {type(vocab).__name__}")
+    if not isinstance(vocab, WordVocabulary):
+        raise TypeError(f"vocab: expected a sentiment.WordVocabulary, got {type(vocab).__name__}")
     features = np.zeros((len(token_lists), len(vocab)))
     for i, words in enumerate(token_lists):
         features[i, vocab.encode(words)] = 1.0

@@ -145,11 +145,13 @@ class OneStepForecast:
         z = self.normalised[: self.train_size - self.lag, None, None]
         return z[:-1].copy(), z[1:].copy()
 
-    def train_windows(self, length: int) -> tuple[np.ndarray, np.ndarray]:
-        """All windows of ``length`` steps inside the training part, as one batch:
-        ``x``, ``y`` float (length, train_size - lag - length, 1); window b reads normalised
-        series b .. b + length - 1 and predicts b + 1 .. b + length."""
-        n = self.train_size - self.lag
+    def train_windows(self, length: int, holdout: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """All windows of ``length`` steps inside the training part but its last ``holdout``
+        values (kept for validation), as one batch: ``x``, ``y`` float (length, n - length, 1),
+        n = train_size - lag - holdout; window b reads normalised series b .. b + length - 1
+        and predicts b + 1 .. b + length."""
+        holdout = v.positive_int("holdout", holdout, 0, self.train_size - self.lag - 2)
+        n = self.train_size - self.lag - holdout
         length = v.positive_int("length", length, 1, n - 1)
         z = self.normalised[:n]
         starts = np.arange(n - length)

@@ -1,25 +1,21 @@
-"""Recipes of the data-set tasks: charlm, sentiment (timeseries and dates: recipes_seq.py).
-
-Data files default to ``$BPTT_DATA`` or the ``shared/data`` folder next to the repository
-(tinyshakespeare.txt, sentiment/*.txt, timeseries/*.csv); pass your own with the task options
-(``--text``, ``--data``).
-"""
+"""Recipes of the text tasks: charlm (a character language model of a text file, stateful
+chunks) and sentiment (sentence classification, word ids, many-to-one)."""
 from __future__ import annotations
 
 import math
 import os
-from pathlib import Path
 
 import numpy as np
 
-from . import charlm, sentiment
-from .recipes import Batch, ChunkStream, EpochStream, Recipe, _pct, logits, nll_sum, register
+from ..batch import make_inputs
+from ..losses import log_softmax
+from ..model import RNN
+from ..outputs import public_state
+from ..tasks import charlm, sentiment
+from .base import Recipe, data_dir, percent
+from .registry import register
+from .streams import ChunkStream, EpochStream, TaskBatch
 
-
-def data_dir() -> Path:
-    """``$BPTT_DATA``, else ``<repository>/../shared/data``."""
-    env = os.environ.get("BPTT_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[4] / "shared" / "data"
 
 
 # -------------------------------------------------------------------- charlm
@@ -43,9 +39,9 @@ class CharLM(Recipe):
         self._vocab = self._ids = None
 
     @property
-    def vocab(self) -> charlm.Vocabulary:
+    def vocab(self) -> charlm.TextVocabulary:
         if self._vocab is None:
-            self._vocab = charlm.Vocabulary.from_text(charlm.load_text(self.options["text"]))
+            self._vocab = charlm.TextVocabulary.from_text(charlm.load_text(self.options["text"]))
         return self._vocab
 
     def state(self):
@@ -53,7 +49,7 @@ class CharLM(Recipe):
 
     def restore(self, state):
         if "vocab" in state:
-            self._vocab = charlm.Vocabulary.from_dict(state["vocab"])
+            self._vocab = charlm.TextVocabulary.from_dict(state["vocab"])
 
     def splits(self):
         """(train ids, validation ids): the first and last parts of the text (``frac``)."""
@@ -174,10 +170,10 @@ class Sentiment(Recipe):
         return self._loaded
 
     @property
-    def vocab(self) -> sentiment.Vocabulary:
+    def vocab(self) -> sentiment.WordVocabulary:
         if self._vocab is None:
             tokens, _, train, _, _ = self.load()
-            self._vocab = sentiment.Vocabulary.build([tokens[i] for i in train], self.options["min_count"])
+            self._vocab = sentiment.WordVocabulary.build([tokens[i] for i in train], self.options["min_count"])
         return self._vocab
 
     def state(self):
@@ -185,7 +181,7 @@ class Sentiment(Recipe):
 
     def restore(self, state):
         if "vocab" in state:
-            self._vocab = sentiment.Vocabulary.from_dict(state["vocab"])
+            self._vocab = sentiment.WordVocabulary.from_dict(state["vocab"])
 
     def io(self):
         return {"input_size": len(self.vocab), "output_size": 1, "output": "sigmoid"}
@@ -193,7 +189,7 @@ class Sentiment(Recipe):
     def encode(self, idx):
         tokens, labels, *_ = self.load()
         x, lengths, y = sentiment.encode_batch(self.vocab, [tokens[i] for i in idx], labels[idx])
-        return Batch(x, y, mask="last", lengths=lengths)
+        return TaskBatch(x, y, mask="last", lengths=lengths)
 
     def stream(self, batch_size, rng):
         train = self.load()[2]
@@ -220,11 +216,23 @@ class Sentiment(Recipe):
                 "train": int(len(train)), "val": int(len(val)), "test": int(len(test)), "vocab_size": len(self.vocab)}
 
     def describe(self, report):
-        return [f"held-out accuracy on {report['test']} sentences: RNN {_pct(report['test_acc'])}, "
-                f"bag-of-words logistic regression {_pct(report['baseline_bow_logreg_acc'])}, "
-                f"majority class {_pct(report['majority_acc'])} "
+        return [f"held-out accuracy on {report['test']} sentences: RNN {percent(report['test_acc'])}, "
+                f"bag-of-words logistic regression {percent(report['baseline_bow_logreg_acc'])}, "
+                f"majority class {percent(report['majority_acc'])} "
                 f"(trained on {report['train']}, model picked on {report['val']} validation sentences)"]
 
     def diagnostic_batch(self):
         b = self.encode(self.load()[3][:16])
         return b.x, b.y, "last", b.lengths
+
+
+def logits(net: RNN, x, h0=None):
+    """(o (T, B, K), h_n): the head's logits o_t = h_t Vᵀ + c (F4) and the final states."""
+    trace = net.run(make_inputs(net, x, h0, None))
+    return net.logits(trace.top), public_state(trace.state_n)
+
+
+def nll_sum(o, y) -> float:
+    """Σ −log softmax(o)[y] over every position, float64: o (T, B, K), y (T, B) ids."""
+    logp = log_softmax(o.astype(np.float64))
+    return float(-np.take_along_axis(logp, y[..., None], axis=-1).sum())

@@ -1,0 +1,118 @@
+"""The base recipe: the glue between a task module (data + metric) and the trainer (train.py).
+
+A recipe says WHAT to train: the model's input/output sizes and head, a stream of minibatches,
+the loss call, the validation metrics (and which one picks the best model), a final report
+with the task's own test metric next to its baseline, and the defaults that work. Every recipe
+is rebuilt from a checkpoint's metadata (``registry.from_meta``), so a checkpoint alone is
+enough to sample, evaluate or translate.
+
+Data files default to ``$BPTT_DATA`` or the ``shared/data`` folder next to the repository
+(tinyshakespeare.txt, sentiment/*.txt, timeseries/*.csv); pass your own with the task options
+(``--text``, ``--data``).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..model import RNN
+from .streams import Stream, TaskBatch
+
+
+class Recipe:
+    """Subclasses set name, summary, OPTIONS (task option defaults), the defaults below, and
+    implement io(), stream(), evaluate(), report(), describe(), diagnostic_batch()."""
+
+    name = ""
+    summary = ""
+    OPTIONS: dict = {}
+    train_defaults: dict = {}  # TrainConfig fields
+    model_defaults: dict = {"hidden_size": 32}
+    monitor = ("val_loss", "min")  # the validation metric that picks the best model
+    stateful = False  # carry h_n into the next batch (truncating the gradient there)
+
+    def __init__(self, **options):
+        unknown = sorted(set(options) - set(self.OPTIONS))
+        if unknown:
+            known = ", ".join(self.OPTIONS) or "none"
+            raise ValueError(f"task {self.name} has no option {', '.join(unknown)} (its options: {known})")
+        self.options = {**self.OPTIONS, **{k: v for k, v in options.items() if v is not None}}
+        self.setup()
+
+    def setup(self):
+        """Validate options; load light data. Heavy data may wait for ``data()``."""
+
+    def state(self) -> dict:
+        """JSON state beyond the options that a rebuilt recipe needs (e.g. a vocabulary)."""
+        return {}
+
+    def restore(self, state: dict) -> None:
+        pass
+
+    # -------------------------------------------------------------- model
+    def io(self) -> dict:
+        """input_size, output_size, output (and loss) of the RNN for this task."""
+        raise NotImplementedError
+
+    def build_model(self, hidden_size=32, seed=0, num_layers=1, activation="tanh", init="uniform",
+                    bidirectional=False, dtype="float32"):
+        return RNN(hidden_size=hidden_size, seed=seed, num_layers=num_layers, activation=activation,
+                   init=init, bidirectional=bidirectional, dtype=dtype, **self.io())
+
+    def model_from_config(self, model_class: str, config: dict):
+        if model_class != "RNN":
+            raise ValueError(f"task {self.name} trains an RNN, the checkpoint holds a {model_class}")
+        return RNN(**config)
+
+    # -------------------------------------------------------------- training
+    def stream(self, batch_size: int, rng: np.random.Generator) -> Stream:
+        raise NotImplementedError
+
+    def loss_and_grad(self, model, batch: TaskBatch, h0):
+        """(L, ∂L/∂θ, h_n or None). Stateful recipes take h_n from ``grads.h_n``."""
+        loss, grads = model.loss_and_grad(batch.x, batch.y, batch.mask, h0, batch.lengths)
+        return loss, grads, None
+
+    def train_loss(self, loss: float, batch: TaskBatch) -> float:
+        """The training loss as logged (the same scale as val_loss)."""
+        return loss
+
+    def evaluate(self, model) -> dict:
+        raise NotImplementedError
+
+    def report(self, model) -> dict:
+        """Final test metrics and baselines (summary.json "final"); default: evaluate()."""
+        return self.evaluate(model)
+
+    def describe(self, report: dict) -> list[str]:
+        """Human-readable lines for the end of ``bptt train`` / ``bptt eval``."""
+        return [f"{k}: {_fmt(v)}" for k, v in report.items()]
+
+    def diagnostic_batch(self):
+        """(x, y, mask, lengths) of a validation batch for ``bptt diagnose CHECKPOINT``."""
+        raise NotImplementedError
+
+
+
+def data_dir() -> Path:
+    """``$BPTT_DATA``, else ``<repository>/../shared/data``."""
+    env = os.environ.get("BPTT_DATA")
+    return Path(env) if env else Path(__file__).resolve().parents[4] / "shared" / "data"
+
+
+def percent(v) -> str:
+    """A fraction as a percentage with one decimal: 0.932 -> "93.2%"."""
+    return f"{100 * v:.1f}%"
+
+
+def fixed_rng(seed: int) -> np.random.Generator:
+    """The Generator of a fixed evaluation set (independent of the training seed)."""
+    return np.random.default_rng(seed)
+
+
+def _fmt(v):
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
