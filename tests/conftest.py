@@ -544,3 +544,27 @@ def both_loops(request):
     saved, compiled.MODE = compiled.MODE, request.param
     yield request.param
     compiled.MODE = saved
+
+
+# ------------------------------------------------------------------ tiny data files for the trainer and the CLI
+@pytest.fixture
+def text_file(tmp_path):
+    rng = np.random.default_rng(0)
+    words = ["the ", "cat ", "sat ", "on ", "a ", "mat.\n", "dog ", "ran "]
+    path = tmp_path / "tiny.txt"
+    path.write_text("".join(rng.choice(words, size=600)), encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture
+def sentiment_file(tmp_path):
+    rng = np.random.default_rng(1)
+    good, bad, filler = ["good", "great", "fine"], ["bad", "awful", "poor"], ["the", "movie", "was", "plot"]
+    lines = []
+    for i in range(120):
+        label = i % 2
+        words = list(rng.choice(filler, size=3)) + [str(rng.choice(good if label else bad))]
+        lines.append(" ".join(rng.permutation(words)) + f"\t{label}")
+    path = tmp_path / "sent.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(path)

@@ -159,3 +159,38 @@ def test_sentiment_timeseries_dates_from_the_cli(capsys, tmp_path):
     assert code == 0, err
     lines = out.strip().splitlines()
     assert len(lines) == 2 and lines[0].startswith("3rd of March 1999\t")
+
+
+TASK_ARGS = {"addition": [], "parity": [], "digits": [], "sentiment": [], "timeseries": [],
+             "dates": ["--batch-size", "4"], "charlm": ["--batch-size", "4", "--seq-len", "5"]}
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("task", list(TASK_ARGS))
+def test_every_task_trains_with_a_gated_cell(capsys, tmp_path, text_file, task, cell):
+    extra = ["--text", text_file] if task == "charlm" else []
+    code, out, err = run(capsys, "train", task, "--cell", cell, "--steps", 3, "--eval-every", 3, "--hidden", 6,
+                         "--no-progress", "--out", tmp_path / "run", *TASK_ARGS[task], *extra)
+    assert code == 0, err
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    model = summary["config"]["model"]
+    assert summary["status"] == "done" and summary["steps"] == 3
+    assert model["cell"] == cell
+
+
+def test_model_flags_reach_the_model(capsys, tmp_path):
+    code, _, err = run(capsys, "train", "parity", "--cell", "lstm", "--proj-size", 3, "--forget-bias", 1.0,
+                       "--dropout", 0.1, "--variational", "--learn-h0", "--optimizer", "adamw",
+                       "--weight-decay", 0.01, "--steps", 2, "--eval-every", 2, "--no-progress",
+                       "--out", tmp_path / "run")
+    assert code == 0, err
+    cfg = json.loads((tmp_path / "run" / "summary.json").read_text())["config"]
+    assert {k: cfg["model"][k] for k in ("cell", "proj_size", "forget_bias", "dropout", "variational", "learn_h0")} \
+        == {"cell": "lstm", "proj_size": 3, "forget_bias": 1.0, "dropout": 0.1, "variational": True, "learn_h0": True}
+    assert cfg["train"]["optimizer"] == "adamw" and cfg["train"]["weight_decay"] == 0.01
+
+
+def test_a_seq2seq_task_names_the_options_it_does_not_take(capsys, tmp_path):
+    code, _, err = run(capsys, "train", "dates", "--embedding", 8, "--steps", 1, "--out", tmp_path / "r")
+    assert code == 2
+    one_error_line(err, "dates trains a Seq2Seq, which takes no embedding_size")

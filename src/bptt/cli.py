@@ -33,9 +33,10 @@ TASK_FLAGS = {
     "--window": ("window", int, None, "timeseries: training window length"),
     "--difference": ("difference", bool, None, "timeseries: model first differences (a series with a trend)"),
 }
-TRAIN_FLAGS = ("steps", "minutes", "batch_size", "optimizer", "lr", "momentum", "clip", "clip_value",
+TRAIN_FLAGS = ("steps", "minutes", "batch_size", "optimizer", "lr", "momentum", "weight_decay", "clip", "clip_value",
                "schedule", "warmup", "eval_every", "patience", "seed", "progress")
-MODEL_FLAGS = ("hidden_size", "num_layers", "activation", "init", "bidirectional", "dtype")
+MODEL_FLAGS = ("hidden_size", "num_layers", "activation", "init", "bidirectional", "dtype", "cell", "proj_size",
+               "forget_bias", "reset_after", "embedding_size", "tie_weights", "learn_h0", "dropout", "variational")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,7 +47,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import recipes
+    from . import cells, recipes
     from .train import OPTIMIZERS, SCHEDULES
 
     p = _Parser(
@@ -78,6 +79,16 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--init", default=S, choices=("uniform", "xavier", "orthogonal", "identity"), help="initialisation (uniform)")
     g.add_argument("--bidirectional", action="store_true", default=S, help="add a reverse direction")
     g.add_argument("--dtype", default=S, choices=("float32", "float64"), help="parameter dtype (float32)")
+    g.add_argument("--cell", default=S, choices=tuple(cells.CELLS), help="recurrent cell (elman)")
+    g.add_argument("--proj-size", dest="proj_size", type=int, default=S, metavar="P", help="lstm: h_t = W_hr(o ⊙ tanh c_t) of width P")
+    g.add_argument("--forget-bias", dest="forget_bias", type=float, default=S, help="lstm: initial forget-gate bias (e.g. 1.0)")
+    g.add_argument("--reset-before", dest="reset_after", action="store_false", default=S,
+                   help="gru: Cho et al.'s reset before the recurrent product (torch's is after)")
+    g.add_argument("--embedding", dest="embedding_size", type=int, default=S, metavar="D", help="token ids go through an embedding of width D")
+    g.add_argument("--tie-weights", dest="tie_weights", action="store_true", default=S, help="the head's V is the embedding")
+    g.add_argument("--learn-h0", dest="learn_h0", action="store_true", default=S, help="a trainable initial state")
+    g.add_argument("--dropout", type=float, default=S, metavar="P", help="dropout on every layer's and the head's input")
+    g.add_argument("--variational", action="store_true", default=S, help="one dropout mask per sequence")
     g = t.add_argument_group("training (defaults depend on the task; see summary.json)")
     g.add_argument("--steps", type=int, default=S, help="optimizer steps in total")
     g.add_argument("--minutes", type=float, default=S, help="wall-time budget (training + evaluation)")
@@ -85,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--optimizer", choices=OPTIMIZERS, default=S)
     g.add_argument("--lr", type=float, default=S, help="learning rate")
     g.add_argument("--momentum", type=float, default=S, help="for momentum/nesterov (0.9)")
+    g.add_argument("--weight-decay", dest="weight_decay", type=float, default=S,
+                   help="on the weights, not biases: L2 (sgd, momentum, nesterov, adam) or decoupled (adamw)")
     g.add_argument("--clip", type=float, default=S, help="max global gradient norm; 0 turns clipping off (5)")
     g.add_argument("--clip-value", type=float, default=S, help="clamp each gradient entry to ±this")
     g.add_argument("--schedule", choices=SCHEDULES, default=S, help="learning-rate schedule (constant)")
@@ -125,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     gc.add_argument("--batch", type=int, default=3, help="sequences B (3)")
     gc.add_argument("--layers", type=int, default=1)
     gc.add_argument("--bidirectional", action="store_true")
+    gc.add_argument("--cell", default="elman", choices=tuple(cells.CELLS))
     gc.add_argument("--activation", default="tanh", choices=("tanh", "relu", "sigmoid", "identity"))
     gc.add_argument("--output", default="softmax", choices=("softmax", "sigmoid", "identity"))
     gc.add_argument("--seed", type=int, default=0)
@@ -236,7 +250,7 @@ def cmd_gradcheck(a) -> int:
     for flag in ("steps", "batch"):  # the random batch below would fail with numpy's words
         if getattr(a, flag) < 1:
             raise ValueError(f"--{flag} must be an integer ≥ 1, got {getattr(a, flag)}")
-    net = RNN(a.input_size, a.hidden, a.output_size, activation=a.activation, output=a.output,
+    net = RNN(a.input_size, a.hidden, a.output_size, cell=a.cell, activation=a.activation, output=a.output,
               num_layers=a.layers, bidirectional=a.bidirectional, seed=a.seed, dtype=np.float64)
     rng = np.random.default_rng(a.seed + 1)
     x = rng.standard_normal((a.steps, a.batch, a.input_size))
@@ -248,7 +262,7 @@ def cmd_gradcheck(a) -> int:
     lengths[0] = a.steps
     eps = 1e-5  # gradcheck's default step (gradcheck.py says why); printed below as used
     report = gradcheck(net, x, y, lengths=lengths, eps=eps)
-    print(f"{a.activation} RNN, D={a.input_size} H={a.hidden} K={a.output_size}, layers={a.layers}"
+    print(f"{a.cell if a.cell != 'elman' else a.activation} RNN, D={a.input_size} H={a.hidden} K={a.output_size}, layers={a.layers}"
           f"{', bidirectional' if a.bidirectional else ''}, {a.output} head; T={a.steps}, B={a.batch}, "
           f"lengths {lengths.tolist()}; float64 central differences, eps={eps:g}")
     print("parameter  shape        max relative error")

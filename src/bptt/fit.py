@@ -164,12 +164,12 @@ class Arrays(Recipe):
     def stream(self, batch_size, rng):
         return EpochStream(self.train_data.n, batch_size, rng, self.train_data.take)
 
-    def loss_and_grad(self, model, batch, h0):
-        if "dec_in" in batch.extra:
+    def loss_and_grad(self, model, batch, h0, dropout_rng=None):
+        if "dec_in" in batch.extra:  # a Seq2Seq has no dropout
             loss, grads = model.loss_and_grad(batch.x, batch.lengths, batch.extra["dec_in"], batch.y,
                                               batch.extra["dec_len"])
             return loss, grads, None
-        return super().loss_and_grad(model, batch, h0)
+        return super().loss_and_grad(model, batch, h0, dropout_rng)
 
     def evaluate(self, model) -> dict:
         data = self.validation or self.train_data

@@ -18,7 +18,7 @@ Both ``.npz`` files are complete training states written by ``bptt.checkpoint.sa
     param/<name>     the model's parameters (net.params)
     optim/<key>      the optimizer's state buffers (scalars step and lr are in the metadata)
     stream/<key>     the data stream's arrays (e.g. an epoch's permutation)
-    state/h          the hidden state carried between chunks (stateful tasks)
+    state/h          the hidden state carried between chunks (stateful tasks); state/c an LSTM's cell state
     metadata         kind "bptt.train", task, task_options, task_state (e.g. the vocabulary),
                      model_class and model (its config), train (TrainConfig), step, elapsed,
                      optim, schedule, stream, best, bad_evals and rng (the data RNG's state)

@@ -223,7 +223,8 @@ class Trainer:
             "window": self._window.state(),
             "train": self.config.to_dict(),
         }
-        extra = {"h": self.h} if self.h is not None else {}
+        # the carried state: h, and an LSTM's c beside it (the public pair (h, c))
+        extra = {} if self.h is None else dict(zip(("h", "c"), self.h if isinstance(self.h, tuple) else (self.h,)))
         return {"optim": arrays, "stream": stream_arrays, "state": extra}, meta
 
     def load_state(self, groups: dict, meta: dict) -> None:
@@ -233,7 +234,8 @@ class Trainer:
             self.schedule.load_state_dict(meta["schedule"])
         self.rng.bit_generator.state = rng_from_meta(meta["rng"]).bit_generator.state
         self.stream.load_state_dict(groups["stream"], meta["stream"])
-        self.h = groups["state"].get("h")
+        state = groups["state"]
+        self.h = (state["h"], state["c"]) if "c" in state else state.get("h")
         self.step, self.elapsed = int(meta["step"]), float(meta["elapsed"])
         self.best, self.bad_evals = dict(meta["best"]), int(meta["bad_evals"])
         self._window.load(meta["window"])
@@ -244,7 +246,7 @@ class Trainer:
         before = (self.rng.bit_generator.state, self.stream.state_dict())  # to undo the draw
         batch = self.stream.next()
         h0 = None if (not self.recipe.stateful or batch.reset) else self.h
-        loss, grads, h_n = self.recipe.loss_and_grad(self.model, batch, h0)
+        loss, grads, h_n = self.recipe.loss_and_grad(self.model, batch, h0, dropout_rng=self.rng)
         step = self.step + 1
         bad = None if math.isfinite(loss) else f"loss ({loss})"
         norm = optim.global_norm(grads)  # finite unless a gradient holds NaN or inf

@@ -57,9 +57,11 @@ class Recipe:
         raise NotImplementedError
 
     def build_model(self, hidden_size=32, seed=0, num_layers=1, activation="tanh", init="uniform",
-                    bidirectional=False, dtype="float32"):
+                    bidirectional=False, dtype="float32", **options):
+        """The task's RNN; ``options``: RNN's other keywords (cell, proj_size, forget_bias,
+        reset_after, embedding_size, tie_weights, learn_h0, dropout, variational, …)."""
         return RNN(hidden_size=hidden_size, seed=seed, num_layers=num_layers, activation=activation,
-                   init=init, bidirectional=bidirectional, dtype=dtype, **self.io())
+                   init=init, bidirectional=bidirectional, dtype=dtype, **options, **self.io())
 
     def model_from_config(self, model_class: str, config: dict):
         if model_class != "RNN":
@@ -70,9 +72,11 @@ class Recipe:
     def stream(self, batch_size: int, rng: np.random.Generator) -> Stream:
         raise NotImplementedError
 
-    def loss_and_grad(self, model, batch: TaskBatch, h0):
-        """(L, ∂L/∂θ, h_n or None). Stateful recipes take h_n from ``grads.h_n``."""
-        loss, grads = model.loss_and_grad(batch.x, batch.y, batch.mask, h0, batch.lengths)
+    def loss_and_grad(self, model, batch: TaskBatch, h0, dropout_rng=None):
+        """(L, ∂L/∂θ, h_n or None). Stateful recipes take h_n from ``grads.h_n``. The trainer
+        passes its Generator as ``dropout_rng`` (dropout masks, when the model has dropout)."""
+        loss, grads = model.loss_and_grad(batch.x, batch.y, batch.mask, h0, batch.lengths,
+                                          dropout_rng=dropout_rng)
         return loss, grads, None
 
     def train_loss(self, loss: float, batch: TaskBatch) -> float:

@@ -64,8 +64,8 @@ class CharLM(Recipe):
     def stream(self, batch_size, rng):
         return ChunkStream(charlm.StreamBatcher(self.splits()[0], batch_size, self.options["seq_len"]))
 
-    def loss_and_grad(self, model, batch, h0):
-        loss, grads = model.loss_and_grad(batch.x, batch.y, None, h0)
+    def loss_and_grad(self, model, batch, h0, dropout_rng=None):
+        loss, grads = model.loss_and_grad(batch.x, batch.y, None, h0, dropout_rng=dropout_rng)
         return loss, grads, grads.h_n
 
     def train_loss(self, loss, batch):

@@ -33,10 +33,16 @@ class Dates(Recipe):
         return dates.sample(rng, n, split, split_seed=self.options["split_seed"], test_frac=self.options["test_frac"])
 
     def build_model(self, hidden_size=128, seed=0, num_layers=1, activation="tanh", init="uniform",
-                    bidirectional=False, dtype="float32"):
+                    bidirectional=False, dtype="float32", cell="elman", forget_bias=None, reset_after=None,
+                    **others):
+        """The encoder–decoder; of the RNN's options a Seq2Seq takes the cell and its options."""
+        if others:
+            raise ValueError(f"task dates trains a Seq2Seq, which takes no {', '.join(sorted(others))} "
+                             "(its options: cell, forget_bias, reset_after)")
         V = len(self.vocab)
-        return Seq2Seq(V, V, hidden_size, num_layers=num_layers, bidirectional=bidirectional,
-                       activation=activation, init=init, seed=seed, dtype=dtype)
+        return Seq2Seq(V, V, hidden_size, num_layers=num_layers, bidirectional=bidirectional, cell=cell,
+                       activation=activation, init=init, seed=seed, dtype=dtype, forget_bias=forget_bias,
+                       reset_after=reset_after)
 
     def model_from_config(self, model_class, config):
         if model_class != "Seq2Seq":
@@ -51,7 +57,7 @@ class Dates(Recipe):
     def stream(self, batch_size, rng):
         return Stream(lambda r: self.encode(self._pairs(r, batch_size, "train")), rng)
 
-    def loss_and_grad(self, model, batch, h0):
+    def loss_and_grad(self, model, batch, h0, dropout_rng=None):  # a Seq2Seq has no dropout
         loss, grads = model.loss_and_grad(batch.x, batch.lengths, batch.extra["dec_in"], batch.y,
                                           batch.extra["dec_len"])
         return loss, grads, None
