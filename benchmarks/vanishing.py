@@ -21,6 +21,7 @@ import time
 import numpy as np
 
 import bptt
+from bptt import diagnose_report as report
 from bptt import diagnostics as dg
 from bptt import plots
 
@@ -67,7 +68,7 @@ def irnn(out, hidden=64, steps=100, batch=32, seed=0):
         net, x, y = dg.random_setup(init, act, hidden, steps=steps, batch=batch, seed=seed)
         lag = lags[label] = dg.lag_norms(net, x, y)
         print(f"| {label} | {dg.spectral_radius(net.params['W']):.3g} | ×{lag.rate:.3f} | "
-              f"{dg._sci(lag.relative_by_lag[20])} | {dg._sci(lag.relative_by_lag[99])} |")
+              f"{report._sci(lag.relative_by_lag[20])} | {report._sci(lag.relative_by_lag[99])} |")
     path = plots.gradient_decay(lags, os.path.join(out, "vanishing-irnn.png"),
                                 title=f"gradient kept alive by the identity initialisation (H={hidden}, T={steps})")
     print(f"\n→ {os.path.relpath(path, ROOT)}")
