@@ -116,7 +116,7 @@ def summary_text(rep: Report, *, horizon: int = 20, title: str = "") -> str:
     lag = rep.lag
     L = len(lag.by_lag) - 1
     lines = [title] if title else []
-    r = lag.rate
+    r, measured = lag.rate, math.nan
     if not math.isfinite(r):
         lines.append("gradient decay rate: not measurable (fewer than 2 lags with a finite gradient)")
     else:
@@ -130,11 +130,11 @@ def summary_text(rep: Report, *, horizon: int = 20, title: str = "") -> str:
             word = "shrinks" if r < 1 else "grows"
             size = f"{_sci(at)} of its size" if at < 1 else f"{_sci(at)}× its size"
             lines.append(f"gradient {word} ×{r:.3g} per step; after {horizon} steps it is {size}{seen}")
-        if math.isfinite(measured) and measured > 0 and abs(math.log10(measured / at)) > 1:
-            lines.append(f"  the decay is not geometric: the measured value is {_sci(measured / at)}× the "
-                         f"extrapolation, so ×{r:.3g} per step is only a rough fit")
     lines.append(f"  (fit of the mean ‖∂L_t/∂h_k‖ / ‖∂L_t/∂h_t‖ over lags t−k = 0…{L}; "
                  f"norms: per-sequence L2, averaged)")
+    if math.isfinite(r) and math.isfinite(measured) and measured > 0 and abs(math.log10(measured / at)) > 1:
+        lines.append(f"  the decay is not geometric: measured {_sci(measured / at)}× the extrapolation at lag "
+                     f"{horizon}, so ×{r:.3g} per step is only a rough fit")
     if rep.W is not None:
         gamma = MAX_DERIVATIVE[rep.activation]
         bound = gamma * rep.max_singular_value
