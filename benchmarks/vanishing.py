@@ -4,7 +4,8 @@
     python benchmarks/vanishing.py irnn       identity init (IRNN) vs the defaults, T = 100
     python benchmarks/vanishing.py clip       W scaled to ρ = 3: SGD with and without clipping
     python benchmarks/vanishing.py diagnose   the four figures of `bptt diagnose` (tanh, default init)
-    python benchmarks/vanishing.py all        everything (20–60 s on one core)
+    python benchmarks/vanishing.py gates      Elman, LSTM, GRU on the same data: decay with lag
+    python benchmarks/vanishing.py all        everything (30–70 s on one core)
 
 Figures go to docs/img/vanishing-*.png (``--out`` to change); the tables print as Markdown.
 Every run is seeded: the same command prints the same numbers.
@@ -21,6 +22,7 @@ import time
 import numpy as np
 
 import bptt
+from bptt import diagnose_report as report
 from bptt import diagnostics as dg
 from bptt import plots
 
@@ -67,7 +69,7 @@ def irnn(out, hidden=64, steps=100, batch=32, seed=0):
         net, x, y = dg.random_setup(init, act, hidden, steps=steps, batch=batch, seed=seed)
         lag = lags[label] = dg.lag_norms(net, x, y)
         print(f"| {label} | {dg.spectral_radius(net.params['W']):.3g} | ×{lag.rate:.3f} | "
-              f"{dg._sci(lag.relative_by_lag[20])} | {dg._sci(lag.relative_by_lag[99])} |")
+              f"{report._sci(lag.relative_by_lag[20])} | {report._sci(lag.relative_by_lag[99])} |")
     path = plots.gradient_decay(lags, os.path.join(out, "vanishing-irnn.png"),
                                 title=f"gradient kept alive by the identity initialisation (H={hidden}, T={steps})")
     print(f"\n→ {os.path.relpath(path, ROOT)}")
@@ -173,14 +175,65 @@ def diagnose(out):
     return text
 
 
+GATED_MODELS = {"Elman (tanh)": {"cell": "elman"}, "LSTM": {"cell": "lstm"},
+                "LSTM, forget_bias=1": {"cell": "lstm", "forget_bias": 1.0},
+                "LSTM, forget_bias=3": {"cell": "lstm", "forget_bias": 3.0}, "GRU": {"cell": "gru"}}
+
+
+def gates(out, seeds=5, hidden=64, steps=100, batch=32, lags=(1, 10, 25, 50, 99)):
+    """Relative gradient ‖∂L_t/∂h_k‖/‖∂L_t/∂h_t‖ against lag for the cells at their default init
+    (torch's uniform ±1/√H), untrained, on the SAME random batch per seed (x ~ N(0, 1), 8 inputs,
+    random class targets at every step, random_setup's data); mean and range over seeds."""
+    print(f"\n### why gates help (untrained, default init, H={hidden}, T={steps}, B={batch}, "
+          f"{seeds} seeds: mean [min, max])\n")
+    print("| model | rate per step | carry gate mean | " + " | ".join(f"at lag {k}" for k in lags) + " |")
+    print("|---" * (len(lags) + 3) + "|")
+    curves = {}
+    for label, opts in GATED_MODELS.items():
+        rel, rates, gate = [], [], []
+        for seed in range(seeds):
+            _, x, y = report.random_setup(hidden=hidden, steps=steps, batch=batch, seed=seed)
+            net = bptt.RNN(8, hidden, 8, seed=seed, dtype=np.float64, **opts)
+            lag = dg.lag_norms(net, x, y)
+            rel.append(lag.relative_by_lag)
+            rates.append(lag.rate)
+            gate.append(np.nanmean(dg.carry_gate(net, x)) if opts["cell"] != "elman" else math.nan)
+        rel = np.array(rel)
+        curves[label] = rel
+
+        def cell(a):
+            return f"{report._sci(np.mean(a))} [{report._sci(np.min(a))}, {report._sci(np.max(a))}]"
+
+        g = f"{np.mean(gate):.3f}" if np.isfinite(gate).all() else "–"
+        print(f"| {label} | ×{np.mean(rates):.3f} [{np.min(rates):.3f}, {np.max(rates):.3f}] | {g} | "
+              + " | ".join(cell(rel[:, k]) for k in lags) + " |")
+    fig, (ax,) = plots._figure(1, width=6.8, height=4.6)
+    x = np.arange(steps)
+    for i, (label, rel) in enumerate(curves.items()):
+        c = plots.COLORS[i % len(plots.COLORS)]
+        ax.plot(x, np.exp(np.log(rel).mean(axis=0)), color=c, lw=1.6, label=label)
+        ax.fill_between(x, rel.min(axis=0), rel.max(axis=0), color=c, alpha=0.18, lw=0)
+    ax.axhline(1.0, color="grey", lw=0.8)
+    ax.set_yscale("log")
+    ax.set_ylim(max(min(r.min() for r in curves.values()) / 3, 1e-30), 3)
+    ax.set_xlabel("lag t − k (steps back in time)")
+    ax.set_ylabel(r"$\Vert\partial L_t/\partial h_k\Vert\;/\;\Vert\partial L_t/\partial h_t\Vert$  (mean)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=9, title=f"{seeds} seeds: geometric mean, range shaded", title_fontsize=8)
+    path = plots._save(fig, os.path.join(out, "vanishing-gates.png"),
+                       f"gradient against lag, untrained cells at default init (H={hidden}, T={steps})")
+    print(f"\n→ {os.path.relpath(path, ROOT)}")
+    return curves
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=("rate", "irnn", "clip", "diagnose", "all"))
+    ap.add_argument("what", choices=("rate", "irnn", "clip", "diagnose", "gates", "all"))
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "img"), help="folder for the PNGs")
     args = ap.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     t0 = time.perf_counter()
-    for name in (("rate", "irnn", "clip", "diagnose") if args.what == "all" else (args.what,)):
+    for name in (("rate", "irnn", "clip", "diagnose", "gates") if args.what == "all" else (args.what,)):
         globals()[name](args.out)
     print(f"\n({time.perf_counter() - t0:.1f} s)")
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import bptt
+from bptt import diagnose_report
 from bptt import diagnostics as dg
 
 ACTS = ("tanh", "sigmoid", "relu", "identity")
@@ -218,3 +219,178 @@ def test_diagnose_writes_figures_and_summary(tmp_path):
     text = dg.run_diagnose(tmp_path / "cli", init="identity", activation="relu", hidden=8, steps=10, batch=3)
     assert text.startswith("relu RNN, H=8, init=identity; T=10, B=3 (random batch)")
     assert (tmp_path / "cli" / "gradient_decay.png").stat().st_size > 0
+
+
+# ----------------------------------------------------------------------------- gated cells
+GATED = {"lstm": {"cell": "lstm"}, "lstm-proj": {"cell": "lstm", "proj_size": 3}, "gru": {"cell": "gru"},
+         "gru-cho": {"cell": "gru", "reset_after": False}}
+
+
+def gated(case, T=6, B=3, D=2, H=4, K=3, seed=0):
+    net = bptt.RNN(D, H, K, seed=seed, dtype=np.float64, **GATED[case])
+    net.params["W"] *= 2.0  # away from tiny gradients
+    rng = np.random.default_rng(seed + 10)
+    return net, rng.standard_normal((T, B, D)), rng.integers(0, K, size=(T, B))
+
+
+def gated_lag_norms_by_backward(net, x, y, lengths=None):
+    """[t, k, b] = ‖∂L_t(b)/∂h_k(b)‖ from the cell's full ``backward`` (not step_back): the layer
+    rerun from the state after k + 1 steps over x[k+1:], G nonzero at the source step alone
+    (∂L_t/∂h_t written out for softmax + cross-entropy); its dstate0 is ∂L_t/∂state_k."""
+    from bptt.batch import make_inputs
+
+    p, cell = net.layer_params(0, 0), net.cell
+    inp = make_inputs(net, x, None, lengths)
+    cache = net.run(inp).caches[0]
+    h = cache.h  # (T+1, B, P|H)
+    T, B = x.shape[:2]
+    out = np.full((T, T, B), np.nan)
+    for b in range(B):
+        for t in range(T):
+            if inp.active is not None and not inp.active[t, b]:
+                continue
+            o = p_head = net.params["V"] @ h[t + 1, b] + net.params["c"]
+            e = np.exp(o - o.max())
+            g = (e / e.sum() - np.eye(len(p_head))[y[t, b]]) @ net.params["V"]  # ∂L_t/∂h_t
+            out[t, t, b] = np.linalg.norm(g)
+            for k in range(t):  # state index k = h_{k+1}
+                state = tuple(s[b:b + 1] for s in cell.state_at(cache, k + 1))
+                act = None if inp.active is None else inp.active[k + 1:t + 1, b:b + 1]
+                _, sub, _ = cell.forward(x[k + 1:t + 1, b:b + 1], state, p, act)
+                G = np.zeros((t - k, 1, len(g)))
+                G[-1, 0] = g
+                _, _, d0 = cell.backward(sub, G, None, p, False)
+                out[t, k, b] = np.linalg.norm(d0[0])
+    return out
+
+
+@pytest.mark.parametrize("case", GATED)
+def test_gated_lag_norms_equal_the_cells_backward(case):
+    net, x, y = gated(case)
+    lengths = np.array([6, 4, 2])
+    for ln in (None, lengths):
+        lag = dg.lag_norms(net, x, y, lengths=ln)
+        want = gated_lag_norms_by_backward(net, x, y, ln)
+        np.testing.assert_allclose(lag.per_sequence, want, rtol=1e-10, atol=1e-15)
+    assert np.isfinite(lag.rate) and lag.relative_by_lag[0] == 1.0
+
+
+@pytest.mark.parametrize("case", GATED)
+def test_gated_jacobian_singular_values_equal_central_differences(case):
+    """sv[l, b] against the singular values of ∂h_T/∂h_{T−l} by central differences of the cell's
+    forward from the state after T − l steps (h perturbed, an LSTM's c held fixed)."""
+    from bptt.batch import make_inputs
+
+    net, x, _ = gated(case, T=5, B=2)
+    sv = dg.jacobian_singular_values(net, x)
+    p, cell = net.layer_params(0, 0), net.cell
+    cache = net.run(make_inputs(net, x, None, None)).caches[0]
+    T, B, Hh = sv.shape
+    assert (T, B, Hh) == (5, 2, net.state_width)
+    eps = 1e-6
+    for b in range(B):
+        for lag in range(1, T):
+            start = tuple(s[b:b + 1] for s in cell.state_at(cache, T - lag))
+            J = np.empty((Hh, Hh))
+            for j in range(Hh):
+                ends = []
+                for sign in (1, -1):
+                    s0 = tuple(s.copy() for s in start)
+                    s0[0][0, j] += sign * eps
+                    ends.append(cell.forward(x[T - lag:, b:b + 1], s0, p, None)[2][0][0])
+                J[:, j] = (ends[0] - ends[1]) / (2 * eps)
+            np.testing.assert_allclose(sv[lag, b], np.linalg.svd(J, compute_uv=False), rtol=1e-6, atol=1e-9)
+    np.testing.assert_array_equal(sv[0], 1.0)
+
+
+def test_carry_gate_and_its_saturation():
+    net, x, _ = gated("lstm", T=4, B=2)
+    H = net.hidden_size
+    h = net.forward(x).h
+    p = net.params
+    h_prev = np.concatenate([np.zeros((1, 2, H)), h[:-1]])
+    a_f = x @ p["U"][H:2 * H].T + h_prev @ p["W"][H:2 * H].T + p["b"][H:2 * H]
+    np.testing.assert_allclose(dg.carry_gate(net, x), 1 / (1 + np.exp(-a_f)), rtol=1e-12)
+    net, x, _ = gated("gru", T=4, B=2)
+    h = net.forward(x).h
+    p = net.params
+    h_prev = np.concatenate([np.zeros((1, 2, H)), h[:-1]])
+    a_z = x @ p["U"][H:2 * H].T + h_prev @ p["W"][H:2 * H].T + p["b"][H:2 * H]
+    z = dg.carry_gate(net, x, lengths=np.array([4, 2]))
+    np.testing.assert_allclose(z[:, 0], 1 / (1 + np.exp(-a_z[:, 0])), rtol=1e-12)
+    assert np.isnan(z[2:, 1]).all() and np.isfinite(z[:2, 1]).all()
+    assert dg.gate_saturation([0.01, 0.5, 0.99, 0.98, np.nan]) == (0.25, 0.5)  # NaN not counted
+    assert dg.gate_saturation([0.03, 0.97]) == (0.0, 0.0)  # 0.03·0.97 = 0.029 > 0.025
+    with pytest.raises(ValueError, match="carry_gate needs a gated cell"):
+        dg.carry_gate(small()[0], np.zeros((2, 1, 2)))
+
+
+def test_max_lag_windows_the_lags():
+    net, x, y = gated("lstm", T=8)
+    full = dg.lag_norms(net, x, y)
+    win = dg.lag_norms(net, x, y, max_lag=3)
+    assert len(win.by_lag) == 4 and len(full.by_lag) == 8
+    t, k = np.tril_indices(8)
+    near = t - k <= 3
+    np.testing.assert_array_equal(win.per_sequence[t[near], k[near]], full.per_sequence[t[near], k[near]])
+    assert np.isnan(win.per_sequence[t[~near], k[~near]]).all()
+    np.testing.assert_array_equal(win.relative_by_lag, full.relative_by_lag[:4])
+
+
+def test_summary_extrapolates_from_the_fitted_rate():
+    """The first line's two numbers agree (rate^horizon), whatever the fit's intercept; a decay
+    that is not geometric is said to be so (issue 13: '×0.742 per step … 3.5× its size')."""
+    net = bptt.RNN(3, 5, 2, activation="identity", output="identity", seed=1, dtype=np.float64)
+    net.params["W"] = 0.5 * np.eye(5)
+    rng = np.random.default_rng(0)
+    rep = dg.analyse(net, rng.standard_normal((25, 2, 3)), rng.standard_normal((25, 2, 2)), horizon=10)
+    lags = np.arange(25.0)
+    bent = np.where(lags < 5, 1.0, 0.742 ** (lags - 5) * 3.0)  # a plateau, then a decay: scale ≫ 1
+    bent[0] = 1.0
+    rate, scale = dg.fit_rate(bent)
+    assert scale > 2
+    rep.lag = dg.LagNorms(rep.lag.per_sequence, rep.lag.norms, rep.lag.relative, bent, bent, rate, scale)
+    text = dg.summary_text(rep, horizon=20, title="")
+    first = text.splitlines()[0]
+    assert first.startswith(f"gradient shrinks ×{rate:.3g} per step; after 20 steps it is "
+                            f"{diagnose_report._sci(rate ** 20)} of its size")
+    assert "not geometric" not in text  # measured 0.742^15·3 = 0.034 against rate^20: within 10×
+    rep.lag.relative_by_lag = np.where(lags < 15, 1.0, 1e-3)
+    text = dg.summary_text(rep, horizon=20, title="")
+    assert "the decay is not geometric" in text
+
+
+@pytest.mark.parametrize("case", ["lstm-proj", "gru"])
+def test_diagnose_a_gated_model(tmp_path, case):
+    pytest.importorskip("matplotlib")
+    net, x, y = gated(case, T=8, B=4)
+    text = dg.diagnose(net, x, y, tmp_path, horizon=5)
+    for name in dg.GATED_FIGURES:
+        data = (tmp_path / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+    gate = "forget gate f" if case.startswith("lstm") else "update gate z"
+    rep = dg.analyse(net, x, y, horizon=5)
+    assert rep.W is None and rep.spectral_radius is None and rep.saturation is None
+    near0, near1 = rep.gate_saturation
+    assert f"{gate}: mean {np.nanmean(rep.gate):.3g}; saturated {100 * (near0 + near1):.1f}%" in text
+    assert "spectral radius" not in text and "not reported for cell=" in text
+    assert text.startswith(("LSTM (proj_size=3), H=4", "GRU, H=4"))
+    with pytest.raises(ValueError, match="radius"):
+        dg.random_setup(cell="gru", radius=1.0)
+
+
+def test_bptt_diagnose_a_gated_checkpoint(tmp_path, capsys):
+    """A parity LSTM trained 20 steps by `bptt train --cell lstm`, its checkpoint diagnosed by the
+    CLI; and a random GRU through ``bptt diagnose --cell gru``."""
+    from bptt import cli
+
+    assert cli.main(["train", "parity", "--cell", "lstm", "--hidden", "6", "--steps", "20", "--eval-every", "10",
+                     "--no-progress", "--out", str(tmp_path / "run")]) == 0
+    capsys.readouterr()
+    assert cli.main(["diagnose", str(tmp_path / "run" / "checkpoint.npz"), "--out", str(tmp_path / "d")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("parity checkpoint, step 20: LSTM, H=6") and "forget gate f: mean" in out
+    assert (tmp_path / "d" / "gates.png").exists()
+    assert cli.main(["diagnose", "--cell", "gru", "--hidden", "5", "--steps", "9", "--batch", "2",
+                     "--out", str(tmp_path / "g")]) == 0
+    assert "update gate z: mean" in capsys.readouterr().out

@@ -6,7 +6,7 @@
     bptt eval CHECKPOINT               the task's test metrics and baselines for a checkpoint
     bptt translate CHECKPOINT TEXT     a dates (seq2seq) checkpoint: "3rd of March 1999" -> 1999-03-03
     bptt gradcheck                     float64 finite differences vs BPTT on a small random model
-    bptt diagnose CHECKPOINT | --init --activation --hidden    vanishing/exploding gradients
+    bptt diagnose CHECKPOINT | --cell --init --activation --hidden    vanishing/exploding gradients
 
 Exit status: 0 success; 1 a failed gradient check or a diverged run; 2 bad input (one line
 ``bptt: error: …`` on stderr); 130 Ctrl-C during training (after saving last.npz).
@@ -146,8 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("diagnose", help="vanishing/exploding gradient report of a checkpoint or a random model",
                        description="With CHECKPOINT: the trained model on a validation batch of its task. "
-                                   "Without: a random float64 RNN (--init --activation --hidden) on random data.")
+                                   "Without: a random float64 RNN (--cell --init --activation --hidden) on random data.")
     d.add_argument("checkpoint", nargs="?")
+    d.add_argument("--cell", default="elman", choices=("elman", "lstm", "gru"), help="random model: the cell (elman)")
     d.add_argument("--init", default="uniform", choices=("uniform", "xavier", "orthogonal", "identity"))
     d.add_argument("--activation", default="tanh", choices=("tanh", "relu", "sigmoid", "identity"))
     d.add_argument("--hidden", type=int, default=32)
@@ -275,12 +276,14 @@ def cmd_gradcheck(a) -> int:
 
 
 def cmd_diagnose(a) -> int:
-    from . import diagnostics
+    from . import diagnose_report as diagnostics
 
     if a.checkpoint is None:
-        out = a.out or f"runs/diagnose-{a.init}-{a.activation}-H{a.hidden}"
+        name = a.activation if a.cell == "elman" else a.cell
+        out = a.out or f"runs/diagnose-{a.init}-{name}-H{a.hidden}"
         text = diagnostics.run_diagnose(out, init=a.init, activation=a.activation, hidden=a.hidden, steps=a.steps,
-                                        batch=a.batch, radius=a.radius, seed=a.seed, horizon=a.horizon)
+                                        batch=a.batch, radius=a.radius, seed=a.seed, horizon=a.horizon,
+                                        cell=a.cell)
     else:
         recipe, model, _, meta = _load(a.checkpoint)
         if not hasattr(model, "forward"):

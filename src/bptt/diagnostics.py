@@ -1,46 +1,56 @@
-r"""Vanishing and exploding gradients, measured on any single-layer model and batch.
+r"""Vanishing and exploding gradients, measured on any single-layer model and batch, for every
+cell (Elman, LSTM, GRU). The report ``bptt diagnose`` writes is ``diagnose_report.py``.
 
-Unrolling the recursion (B1)–(B2) of ``elman.py``, the gradient that the loss at step t sends
-to an earlier state h_k (k ≤ t) is a product of t − k Jacobians (seeds 001 and 004):
+Unrolling the backward recursion, the gradient that the loss at step t sends to an earlier
+state s_k (k ≤ t) is a product of t − k Jacobians of one step (seeds 001 and 004):
 
-    ∂L_t/∂h_k = ∂L_t/∂h_t · Π_{j=k+1}^{t} ∂h_j/∂h_{j−1},    ∂h_j/∂h_{j−1} = diag(f'(z_j)) W     (D1)
+    ∂L_t/∂s_k = ∂L_t/∂s_t · Π_{j=k+1}^{t} ∂s_j/∂s_{j−1}                                 (D1)
 
-(with row vectors, as in the code: g ← (g ⊙ f'(z_j)) W, one step back). Taking norms,
+(with row vectors, as in the code: one step back is the cell's ``step_back``, the
+vector–Jacobian product of bptt.cells). s_t is the cell's whole state: h_t for Elman and GRU,
+(h_t, c_t) for an LSTM, whose gradient travels back through both; ∂L_t/∂s_t = (∂L_t/∂h_t, 0)
+there, the loss reading h_t only. For Elman ∂h_j/∂h_{j−1} = diag(f'(z_j)) W, and taking norms
 
     ‖∂L_t/∂h_k‖ ≤ ‖∂L_t/∂h_t‖ · (γ σ_max(W))^{t−k},    γ = max f' = 1 (tanh, relu), ¼ (sigmoid)  (D2)
 
 so γ σ_max(W) < 1 makes the gradient vanish geometrically (the sufficient condition of
-Pascanu, Mikolov & Bengio 2013), and γ ρ(W) > 1 is necessary for it to explode.
+Pascanu, Mikolov & Bengio 2013), and γ ρ(W) > 1 is necessary for it to explode. The gated
+cells have an additive path instead: ∂c_t/∂c_{t−1} = diag(f_t) for an LSTM (c_t = f_t ⊙ c_{t−1}
++ i_t ⊙ g_t), and ∂h_t/∂h_{t−1} ∋ diag(z_t) for a GRU (h_t = … + z_t ⊙ h_{t−1}); a gate near 1
+passes the gradient on unshrunk (``carry_gate``, ``gate_saturation``).
 
 The norm used everywhere here. For one sequence b, ‖∂L_t/∂h_k‖ is the Euclidean (L2) norm of
-the H-vector ∂L_t(b)/∂h_k(b), where L_t(b) is the loss of sequence b at step t alone: not
-divided by B and not weighted by the mask (the mask m_{t,b} > 0 only chooses which (t, b)
-carry a loss). A reported number is the mean of these per-sequence norms over the sequences
-whose step t carries a loss. The *relative* norm ‖∂L_t/∂h_k‖ / ‖∂L_t/∂h_t‖ is taken per
-sequence before averaging; it is 1 at lag 0, and for a linear RNN with W = αI it is exactly
+the vector ∂L_t(b)/∂h_k(b) (the h part of the state), where L_t(b) is the loss of sequence b at
+step t alone: not divided by B and not weighted by the mask (the mask m_{t,b} > 0 only chooses
+which (t, b) carry a loss). A reported number is the mean of these per-sequence norms over the
+sequences whose step t carries a loss. The *relative* norm ‖∂L_t/∂h_k‖ / ‖∂L_t/∂h_t‖ is taken
+per sequence before averaging; it is 1 at lag 0, and for a linear RNN with W = αI it is exactly
 α^{t−k}. The decay rate is the geometric rate fitted to its average by lag (``fit_rate``).
 
-Steps are 0-based: index t means the state h_{t+1} of the design (h[t + 1] in an elman cache).
+Steps are 0-based: index t means the state h_{t+1} of the design (h[t + 1] in a cell's cache).
 Everything is computed in float64 (a float32 model is copied), so a gradient that decays by
 1e-60 is measured rather than flushed to zero.
 """
 from __future__ import annotations
 
 import math
-import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from . import _validate as v
-from . import activations, optim
+from . import activations, memory, optim
 from .batch import make_batch, make_inputs
 from .model import RNN
 
 MAX_DERIVATIVE = {"tanh": 1.0, "relu": 1.0, "sigmoid": 0.25, "identity": 1.0}  # γ in (D2)
 SATURATED = {"tanh": "|h| > 0.949, f' < 0.1", "sigmoid": "h < 0.026 or h > 0.974, f' < 0.025",
              "relu": "dead: h = 0, f' = 0", "identity": "never saturates"}
-FIGURES = ("gradient_heatmap.png", "gradient_decay.png", "jacobian_sv.png", "spectrum.png")
+# the gate that carries the state over a step: block 1 of the cache's gates ([i f g o], [r z n])
+CARRY_GATES = {"lstm": "forget gate f", "gru": "update gate z"}
+# names ``diagnose_report`` defines, importable from here as before the split (module __getattr__)
+REPORT_NAMES = ("FIGURES", "GATED_FIGURES", "Report", "analyse", "diagnose", "summary_text", "describe",
+                "random_setup", "run_diagnose")
 
 
 # ----------------------------------------------------------------------------- W and states
@@ -76,6 +86,37 @@ def saturation_fraction(h, activation: str, threshold: float = 0.1, active=None)
     if n == 0:
         raise ValueError("active selects no state")
     return float(sat[active].sum() / n)
+
+
+def carry_gate(net, x, h0=None, lengths=None) -> np.ndarray:
+    """(T, B, H) the gate that carries the state over each step: an LSTM's forget gate f_t
+    (c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t), a GRU's update gate z_t (h_t = (1 − z_t) ⊙ n_t + z_t ⊙
+    h_{t−1}); NaN at frozen steps (past a sequence's end). Single-layer unidirectional gated
+    models; arguments as ``RNN.forward``."""
+    net = _single_layer64(net)
+    if net.cell.name not in CARRY_GATES:
+        raise ValueError(f"carry_gate needs a gated cell ({', '.join(CARRY_GATES)}); got cell={net.cell.name!r}")
+    inp = make_inputs(net, x, h0, lengths)
+    gates = net.run(inp).caches[0].gates
+    H = net.hidden_size
+    g = gates[..., H:2 * H].copy()  # f of [i f g o], z of [r z n]
+    if inp.active is not None:
+        g[~inp.active] = np.nan
+    return g
+
+
+def gate_saturation(gate, threshold: float = 0.1) -> tuple[float, float]:
+    """(near 0, near 1): the fractions of the gate values (any shape, NaN = not counted) whose
+    σ' = g(1 − g) has fallen below ``threshold`` × ¼, split by side: with the default 0.1, g <
+    0.026 (the gate closes: the carried gradient is cut) and g > 0.974 (it passes almost whole)."""
+    if not (isinstance(threshold, (int, float)) and 0 < threshold < 1):
+        raise ValueError(f"threshold must be a number in (0, 1), got {threshold!r}")
+    g = np.asarray(gate, dtype=np.float64)
+    g = g[np.isfinite(g)]
+    if g.size == 0:
+        raise ValueError("gate holds no finite value")
+    sat = g * (1 - g) < threshold * MAX_DERIVATIVE["sigmoid"]
+    return float((sat & (g < 0.5)).mean()), float((sat & (g > 0.5)).mean())
 
 
 # ----------------------------------------------------------------------------- training helpers
@@ -143,36 +184,42 @@ class LagNorms:
         return np.arange(len(self.by_lag))
 
 
-def lag_norms(net, x, y, mask=None, h0=None, lengths=None) -> LagNorms:
-    """Backpropagate each single-step gradient ∂L_t/∂h_t through (D1) and record its norm at
-    every earlier state. All T sources travel back together: one (·, H) × (H, H) product per
-    step. Arguments as ``RNN.loss_and_grad``; single-layer unidirectional models only."""
+def lag_norms(net, x, y, mask=None, h0=None, lengths=None, *, max_lag: int | None = None) -> LagNorms:
+    """Backpropagate each single-step gradient ∂L_t/∂h_t through (D1), one ``step_back`` of the
+    cell per step, and record its norm at every earlier state. All T sources travel back
+    together. Arguments as ``RNN.loss_and_grad``; single-layer unidirectional models only.
+    ``max_lag``: carry each source back at most this many steps (None: all the way, T − 1);
+    the cost is T·max_lag vector–Jacobian products, by_lag then has max_lag + 1 entries and
+    per_sequence is NaN beyond. per_sequence holds T²B float64 numbers."""
     net = _single_layer64(net)
     batch = make_batch(net, x, y, mask, h0, lengths)
+    T, B = batch.T, batch.B
+    L = T - 1 if max_lag is None else min(T - 1, v.positive_int("max_lag", max_lag))
+    memory.check(f"lag_norms over T={T} steps × B={B} sequences", 3.0 * T * T * B * 8,
+                 "pass fewer or shorter sequences")
     trace = net.run(batch)
-    h = trace.caches[0].h  # (T+1, B, H), h[0] = h_0
-    T, B, H = h.shape[0] - 1, h.shape[1], h.shape[2]
-    W = net.params["W"]
-    fp = _step_derivatives(net, h, batch.active)  # f'(z_t), 0 at frozen steps
+    cache, cell, p = trace.caches[0], net.cell, net.layer_params(0, 0)
     carries = batch.w > 0  # (T, B): step t of sequence b has a loss
     G = _head_gradients(net, batch, trace.top, carries)  # ∂L_t(b)/∂h_t, unweighted (T, B, H)
 
     per = np.full((T, T, B), np.nan)
-    D = np.zeros((T, B, H))  # D[t] = ∂L_t/∂h_k for the current k, t ≥ k
+    # D[part][t] = ∂L_t/∂s_k, the state's parts at the current k, for the sources k ≤ t ≤ k + L;
+    # the loss reads h only, so a source starts as (G_t, 0) (D1)
+    D = tuple(np.zeros((T, B, size)) for size in cell.state_sizes(net.hidden_size))
     for k in range(T - 1, -1, -1):
-        D[k] = G[k]
-        per[k:, k] = np.linalg.norm(D[k:], axis=-1)
-        if k:  # one step back, from h_{k+1} to h_k: g ← (g ⊙ f'(z_{k+1})) W  (D1)
-            back = (D[k:] * fp[k]) @ W
-            if batch.active is not None:  # frozen steps pass the gradient through (elman, B1)
-                back += D[k:] * ~batch.active[k][:, None]
-            D[k:] = back
+        D[0][k] = G[k]
+        hi = min(T, k + L + 1)
+        per[k:hi, k] = np.linalg.norm(D[0][k:hi], axis=-1)
+        if k:  # one step back, from s_{k+1} to s_k (1-based): the cell's step k + 1 (D1)
+            back = cell.step_back(cache, k + 1, tuple(d[k:hi] for d in D), p)
+            for d, b in zip(D, back):
+                d[k:hi] = b
     per[~np.broadcast_to(carries[:, None, :], per.shape)] = np.nan
     base = np.diagonal(per, axis1=0, axis2=1).T  # (T, B): ‖∂L_t/∂h_t‖
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = np.where(base[:, None, :] > 0, per / base[:, None, :], np.nan)
-    by_lag = _pool_by_lag(per)
-    rel_by_lag = _pool_by_lag(rel)
+    by_lag = _pool_by_lag(per, L)
+    rel_by_lag = _pool_by_lag(rel, L)
     rate, scale = fit_rate(rel_by_lag)
     return LagNorms(per, _nanmean(per, -1), _nanmean(rel, -1), by_lag, rel_by_lag, rate, scale)
 
@@ -191,177 +238,38 @@ def fit_rate(values, lags=None) -> tuple[float, float]:
 
 def jacobian_singular_values(net, x, h0=None, lengths=None, *, max_sequences: int = 16) -> np.ndarray:
     """sv (T, B', H): sv[l, b] = singular values (descending) of ∂h_T/∂h_{T−l} for sequence b,
-    the product of the last l Jacobians diag(f'(z_j)) W of (D1); sv[0] = 1. Only the first
-    ``max_sequences`` sequences (B' ≤ B) are used: this costs an H × H SVD per lag and sequence."""
+    the h-to-h block of the product of the last l Jacobians of (D1) (Elman: diag(f'(z_j)) W;
+    an LSTM's runs through c as well: the block with c_{T−l} held fixed); sv[0] = 1. Its rows
+    are H gradients e_i sent back together by ``step_back``. Only the first ``max_sequences``
+    sequences (B' ≤ B) are used: this costs an H × H SVD per lag and sequence."""
     max_sequences = v.positive_int("max_sequences", max_sequences)
     net = _single_layer64(net)
     inp = make_inputs(net, x, h0, lengths)
-    h = net.run(inp).caches[0].h[:, :max_sequences]
-    active = None if inp.active is None else inp.active[:, :max_sequences]
-    fp = _step_derivatives(net, h, active)
-    T, B, H = h.shape[0] - 1, h.shape[1], h.shape[2]
-    W, eye = net.params["W"], np.eye(H)
-    P = np.broadcast_to(eye, (B, H, H)).copy()  # ∂h_T/∂h_{T−l}, l = 0
-    sv = np.empty((T, B, H))
+    n = min(max_sequences, inp.B)
+    inp = replace(inp, x=inp.x[:, :n], state0=tuple(s[:, :n] for s in inp.state0),
+                  lengths=None if inp.lengths is None else inp.lengths[:n],
+                  active=None if inp.active is None else inp.active[:, :n])
+    cache, cell, p = net.run(inp).caches[0], net.cell, net.layer_params(0, 0)
+    T, H = inp.T, net.state_width
+    sizes = cell.state_sizes(net.hidden_size)
+    # D[part][i, b] = ∂h_T[i]/∂s_{T−l}: row i of the Jacobian, for every b at once; l = 0: I
+    D = (np.broadcast_to(np.eye(H)[:, None, :], (H, n, H)).copy(),) + tuple(np.zeros((H, n, s)) for s in sizes[1:])
+    sv = np.empty((T, n, H))
     sv[0] = 1.0
     for lag in range(1, T):
-        J = fp[T - lag][:, :, None] * W  # ∂h_j/∂h_{j−1}, j = T − lag + 1 (1-based): (B, H, H)
-        if active is not None:
-            J += (~active[T - lag])[:, None, None] * eye
-        P = P @ J
-        sv[lag] = np.linalg.svd(P, compute_uv=False)
+        D = cell.step_back(cache, T - lag + 1, D, p)  # through the step from s_{T−l} to s_{T−l+1}
+        sv[lag] = np.linalg.svd(D[0].transpose(1, 0, 2), compute_uv=False)
     return sv
-
-
-# ----------------------------------------------------------------------------- the whole report
-@dataclass
-class Report:
-    """Every number ``diagnose`` shows; ``text`` is the summary written to summary.txt."""
-
-    lag: LagNorms
-    jacobian_sv: np.ndarray
-    W: np.ndarray
-    spectral_radius: float
-    max_singular_value: float
-    saturation: float
-    loss: float
-    grad_norm: float
-    activation: str
-    text: str = ""
-
-
-def analyse(net, x, y, mask=None, h0=None, lengths=None, *, horizon: int = 20,
-            max_sequences: int = 16, title: str | None = None) -> Report:
-    """Measure everything (no files): lag norms, Jacobian spectra, W's spectrum, saturation, the
-    loss and its global gradient norm. ``horizon``: the lag the summary extrapolates to."""
-    horizon = v.positive_int("horizon", horizon)
-    lag = lag_norms(net, x, y, mask, h0, lengths)
-    sv = jacobian_singular_values(net, x, h0, lengths, max_sequences=max_sequences)
-    net64 = _single_layer64(net)
-    batch = make_batch(net64, x, y, mask, h0, lengths)
-    loss, grads = net64.loss_and_grad(x, y, mask, h0, lengths)
-    h = net64.run(batch).caches[0].h[1:]
-    W = net64.params["W"]
-    rep = Report(lag, sv, W, spectral_radius(W), max_singular_value(W),
-                 saturation_fraction(h, net.activation, active=batch.active), loss,
-                 global_grad_norm(grads), net.activation)
-    rep.text = summary_text(rep, horizon=horizon, title=title or describe(net, batch.T, batch.B))
-    return rep
-
-
-def diagnose(net, x, y, out_dir, *, mask=None, h0=None, lengths=None, horizon: int = 20,
-             max_sequences: int = 16, title: str | None = None) -> str:
-    """Write gradient_heatmap.png, gradient_decay.png, jacobian_sv.png, spectrum.png and
-    summary.txt into ``out_dir`` (created if needed); return the summary text.
-
-    This is all ``bptt diagnose`` does after building (net, x, y), e.g. with ``random_setup``.
-    Arguments as ``RNN.loss_and_grad``; the plots need matplotlib (the ``train`` extra)."""
-    from . import plots
-
-    rep = analyse(net, x, y, mask, h0, lengths, horizon=horizon, max_sequences=max_sequences,
-                  title=title)
-    os.makedirs(out_dir, exist_ok=True)
-    name = rep.text.splitlines()[0]
-    plots.lag_heatmap(rep.lag, os.path.join(out_dir, FIGURES[0]), title=name)
-    plots.gradient_decay(rep.lag, os.path.join(out_dir, FIGURES[1]), title=name)
-    plots.jacobian_spectrum(rep.jacobian_sv, os.path.join(out_dir, FIGURES[2]), title=name)
-    plots.weight_spectrum(rep.W, os.path.join(out_dir, FIGURES[3]), title=name)
-    with open(os.path.join(out_dir, "summary.txt"), "w", encoding="utf-8") as f:
-        f.write(rep.text)
-    return rep.text
-
-
-def summary_text(rep: Report, *, horizon: int = 20, title: str = "") -> str:
-    """The short text of ``diagnose``: the decay rate in words, then the numbers behind it."""
-    lag, gamma = rep.lag, MAX_DERIVATIVE[rep.activation]
-    T = len(lag.by_lag)
-    lines = [title] if title else []
-    r = lag.rate
-    if not math.isfinite(r):
-        lines.append("gradient decay rate: not measurable (fewer than 2 lags with a finite gradient)")
-    else:
-        at = lag.scale * r ** horizon
-        measured = lag.relative_by_lag[horizon] if horizon < T else math.nan
-        seen = f" (measured: {_sci(measured)})" if math.isfinite(measured) else ""
-        if abs(math.log(r)) < 0.005:
-            lines.append(f"gradient keeps its size: ×{r:.3f} per step; after {horizon} steps it is "
-                         f"{_sci(at)} of its size{seen}")
-        else:
-            word = "shrinks" if r < 1 else "grows"
-            size = f"{_sci(at)} of its size" if at < 1 else f"{_sci(at)}× its size"
-            lines.append(f"gradient {word} ×{r:.3g} per step; after {horizon} steps it is {size}{seen}")
-    lines.append(f"  (fit of the mean ‖∂L_t/∂h_k‖ / ‖∂L_t/∂h_t‖ over lags t−k = 0…{T - 1}; "
-                 f"norms: per-sequence L2, averaged)")
-    bound = gamma * rep.max_singular_value
-    verdict = ("< 1: the gradient must vanish (Pascanu et al. 2013)" if bound < 1 else
-               "≥ 1: vanishing is not forced" + (", exploding is possible" if gamma * rep.spectral_radius > 1 else ""))
-    lines += [
-        f"W: spectral radius ρ = {rep.spectral_radius:.3g}, largest singular value σ_max = "
-        f"{rep.max_singular_value:.3g}; max f' = {gamma:g} ({rep.activation}), so σ_max·max f' = {bound:.3g} {verdict}",
-        f"saturated units: {100 * rep.saturation:.1f}% ({SATURATED[rep.activation]})",
-    ]
-    sv = rep.jacobian_sv[-1]
-    rank = (sv > sv[:, :1] * sv.shape[1] * np.finfo(np.float64).eps).sum(axis=1)
-    lines.append(f"∂h_T/∂h_(T−{T - 1}): largest singular value {_sci(float(np.median(sv[:, 0])))}, "
-                 f"numerical rank {np.median(rank):g} of {sv.shape[1]} (medians over {sv.shape[0]} sequences)")
-    lines.append(f"batch loss {rep.loss:.4g} (summed over the {T} steps, averaged over sequences), "
-                 f"global gradient norm {rep.grad_norm:.3g}")
-    lines.append("figures: " + ", ".join(FIGURES))
-    return "\n".join(lines) + "\n"
-
-
-def describe(net, T: int, B: int) -> str:
-    """One line naming the model and the batch, e.g. 'tanh RNN, H=32, init=uniform; T=50, B=16'."""
-    return f"{net.activation} RNN, H={net.hidden_size}, init={net.init}; T={T}, B={B}"
-
-
-# ----------------------------------------------------------------------------- `bptt diagnose`
-def random_setup(init: str = "uniform", activation: str = "tanh", hidden: int = 32, *, steps: int = 50,
-                 batch: int = 16, input_size: int = 8, output_size: int = 8, radius: float | None = None,
-                 seed: int = 0):
-    """(net, x, y) for ``bptt diagnose --init --activation --hidden``: a float64 RNN with a
-    softmax head, inputs x ~ N(0, 1) of shape (steps, batch, input_size), random class targets
-    y (steps, batch) at every step. ``radius``: rescale W so that ρ(W) = radius."""
-    net = RNN(input_size, hidden, output_size, activation=activation, init=init, seed=seed,
-              dtype=np.float64)
-    if radius is not None:
-        if not (isinstance(radius, (int, float)) and math.isfinite(radius) and radius > 0):
-            raise ValueError(f"radius must be a finite number > 0, got {radius!r}")
-        net.params["W"] *= radius / spectral_radius(net.params["W"])
-    rng = np.random.default_rng(seed + 1)
-    x = rng.standard_normal((v.positive_int("steps", steps), v.positive_int("batch", batch), input_size))
-    y = rng.integers(0, output_size, size=(steps, batch))
-    return net, x, y
-
-
-def run_diagnose(out_dir, *, init: str = "uniform", activation: str = "tanh", hidden: int = 32,
-                 steps: int = 50, batch: int = 16, radius: float | None = None, seed: int = 0,
-                 horizon: int = 20) -> str:
-    """``random_setup`` then ``diagnose``: the whole ``bptt diagnose`` command. Returns the summary."""
-    net, x, y = random_setup(init, activation, hidden, steps=steps, batch=batch, radius=radius, seed=seed)
-    title = describe(net, steps, batch) + " (random batch" + (f", ρ(W) set to {radius:g})" if radius else ")")
-    return diagnose(net, x, y, out_dir, horizon=horizon, title=title)
 
 
 # ----------------------------------------------------------------------------- internals
 def _single_layer64(net):
-    if net.cell.name != "elman":
-        raise ValueError(f"the per-lag gradient analysis reads the Elman Jacobians diag(f'(z)) W (D1); "
-                         f"got cell={net.cell.name!r}")
     if net.num_layers != 1 or net.bidirectional:
         raise ValueError(
             "the per-lag gradient analysis needs a single-layer unidirectional RNN "
             f"(num_layers=1, bidirectional=False); got num_layers={net.num_layers}, "
             f"bidirectional={net.bidirectional}")
     return net if np.dtype(net.dtype) == np.float64 else net.astype(np.float64)
-
-
-def _step_derivatives(net, h, active):
-    """f'(z_t) for t = 1…T from h (T+1, B, H); zero at frozen steps (their Jacobian is I)."""
-    fp = activations.derivative_from_output(net.activation, h[1:])
-    if active is not None:
-        fp *= active[..., None]
-    return fp
 
 
 def _head_gradients(net, batch, top, carries):
@@ -375,10 +283,9 @@ def _head_gradients(net, batch, top, carries):
     return G.reshape(top.shape)
 
 
-def _pool_by_lag(a):
-    """(T, T, B) [t, k, b] -> (T,): nan-mean over every entry with t − k = lag."""
-    T = a.shape[0]
-    return np.array([_nanmean(np.diagonal(a, offset=-lag, axis1=0, axis2=1), None) for lag in range(T)])
+def _pool_by_lag(a, max_lag):
+    """(T, T, B) [t, k, b] -> (max_lag + 1,): nan-mean over every entry with t − k = lag."""
+    return np.array([_nanmean(np.diagonal(a, offset=-lag, axis1=0, axis2=1), None) for lag in range(max_lag + 1)])
 
 
 def _nanmean(a, axis):
@@ -387,17 +294,6 @@ def _nanmean(a, axis):
     s = np.where(ok, a, 0.0).sum(axis=axis)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(n > 0, s / np.maximum(n, 1), np.nan) if axis is not None else (s / n if n else math.nan)
-
-
-def _sci(x: float) -> str:
-    """1e-3, 2.5e+04, 0.71: short and readable."""
-    if not math.isfinite(x):
-        return str(x)
-    if x == 0 or 1e-2 <= abs(x) < 1e3:
-        return f"{x:.2g}"
-    m, e = f"{x:.1e}".split("e")
-    m = m.rstrip("0").rstrip(".")
-    return f"{m}e{int(e)}"
 
 
 def _square(W):
@@ -420,3 +316,11 @@ def _same_key(k, params, other, name):
     if np.shape(other[k]) != np.shape(params[k]):
         raise ValueError(f"{name}[{k!r}] has shape {np.shape(other[k])}, params[{k!r}] has {np.shape(params[k])}")
     return True
+
+
+def __getattr__(name):
+    """The report's names (``diagnose_report``), importable from here as before the split."""
+    if name in REPORT_NAMES:
+        from . import diagnose_report
+        return getattr(diagnose_report, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

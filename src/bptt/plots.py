@@ -1,4 +1,5 @@
-"""PNG figures of training runs and of the gradient diagnostics (``diagnostics.py``).
+"""PNG figures of training runs and of the gradient diagnostics (``diagnostics.py``,
+``diagnose_report.py``).
 
 matplotlib is imported only inside these functions, and only its object-oriented API is used
 (``matplotlib.figure.Figure`` drawn by the Agg canvas): no pyplot, no global backend switch, so
@@ -10,6 +11,7 @@ calling them from a notebook or a headless server is the same. Every function wr
     gradient_decay(lag or {label: lag}, path)   relative norm against lag, log axis, fitted rate
     jacobian_spectrum(sv, path)           singular values of ∂h_T/∂h_{T−l} against l
     weight_spectrum(W, path)              eigenvalues of W with the unit circle; singular values
+    gate_histogram(gate, path)            histogram of a gate's values (a gated cell's carry gate)
     rate_vs_radius(rows, path)            fitted decay rate against ρ(W), one line per activation
     compare_runs({label: rows}, path)     the same metrics of several runs, one panel per metric
 """
@@ -22,6 +24,8 @@ import warnings
 import numpy as np
 
 CEILING = 1e100  # larger values are drawn here: a log axis cannot span 1e±300
+DECADES = 30  # a gradient figure's log axis spans at most this many decades below its largest value
+MAX_POINTS = 200  # lags drawn as dots (or heat-map rows) at most; longer sequences are subsampled
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf")
 
 
@@ -128,18 +132,23 @@ def lag_heatmap(lag, path, *, title: str | None = None):
     row follows one step's gradient back in time."""
     norms = np.asarray(getattr(lag, "norms", lag), dtype=np.float64)
     T = norms.shape[0]
+    stride = -(-T // MAX_POINTS)  # long sequences: every stride-th step, both ways
     with np.errstate(divide="ignore"):
-        logn = np.log10(np.where(norms > 0, norms, np.nan))
+        logn = np.log10(np.where(norms > 0, norms, np.nan))[::stride, ::stride]
     fig, (ax,) = _figure(1, width=6.0, height=5.0)
     finite = logn[np.isfinite(logn)]
     vmin, vmax = (finite.min(), finite.max()) if finite.size else (-1, 0)
+    clipped = vmin < vmax - DECADES
+    vmin = max(vmin, vmax - DECADES)  # lower values are drawn in the darkest colour
+    n = logn.shape[0] * stride
     im = ax.imshow(np.ma.masked_invalid(logn), origin="upper", cmap="magma", vmin=vmin, vmax=vmax,
-                   extent=(0.5, T + 0.5, T + 0.5, 0.5), interpolation="nearest", aspect="equal")
+                   extent=(0.5, n + 0.5, n + 0.5, 0.5), interpolation="nearest", aspect="equal")
     ax.set_facecolor("#e8e8e8")
     ax.set_xlabel("state k (step whose h receives the gradient)")
     ax.set_ylabel("loss step t")
     ax.set_title(r"$\log_{10}\Vert\partial L_t/\partial h_k\Vert$  (mean over sequences; steps 1-based)", fontsize=10)
-    fig.colorbar(im, ax=ax, shrink=0.85, label="log₁₀ norm")
+    fig.colorbar(im, ax=ax, shrink=0.85, label="log₁₀ norm" + (f" (below {vmin:.0f}: darkest)" if clipped else "")
+                 + (f"; every {stride}th step" if stride > 1 else ""))
     return _save(fig, path, title)
 
 
@@ -154,17 +163,23 @@ def gradient_decay(lags, path, *, title: str | None = None, horizon: int | None 
         y = np.asarray(lag.relative_by_lag, dtype=np.float64)
         x = np.arange(len(y))
         ok = np.isfinite(y) & (y > 0)
+        dots = ok & (x % -(-len(y) // MAX_POINTS) == 0)  # long sequences: every stride-th lag
         rate = f"×{lag.rate:.3g} per step" if math.isfinite(lag.rate) else "no fit"
-        ax.plot(x[ok], y[ok], "o", color=c, ms=3.5, label=f"{label}: {rate}" if label else f"measured: {rate}")
+        ax.plot(x[dots], y[dots], "o", color=c, ms=3.5, label=f"{label}: {rate}" if label else f"measured: {rate}")
         if ok.any():
             lo, hi = min(lo, y[ok].min()), max(hi, y[ok].max())
         if math.isfinite(lag.rate):
-            ax.plot(x, lag.scale * lag.rate ** x, "--", color=c, lw=1.2)
+            with np.errstate(under="ignore", over="ignore"):
+                ax.plot(x, np.clip(lag.scale * lag.rate ** x, 1e-300, CEILING), "--", color=c, lw=1.2)
     ax.plot([], [], "--", color="grey", lw=1.2, label="dashed: fitted scale·rate^lag")
     ax.axhline(1.0, color="grey", lw=0.8)
     ax.set_yscale("log")
     if np.isfinite(lo):
-        ax.set_ylim(max(lo / 3, 1e-300), hi * 3)
+        hi = min(max(hi, 1.0) * 3, CEILING)
+        floor = hi * 10.0 ** -DECADES
+        ax.set_ylim(max(lo / 3, floor), hi)
+        if lo < floor:
+            ax.set_title(f"values below {floor:.0e} not drawn", fontsize=9)
     ax.set_xlabel("lag t − k (steps back in time)")
     ax.set_ylabel(r"$\Vert\partial L_t/\partial h_k\Vert\;/\;\Vert\partial L_t/\partial h_t\Vert$  (mean)")
     ax.grid(True, which="major", alpha=0.3)
@@ -195,6 +210,10 @@ def jacobian_spectrum(sv, path, *, title: str | None = None):
                     color=COLORS[1], alpha=0.15, lw=0, label="σ largest: range over sequences")
     ax.axhline(1.0, color="grey", lw=0.8)
     ax.set_yscale("log")
+    drawn = np.exp(logs[np.isfinite(logs)])
+    top = max(1.0, float(drawn.max())) if drawn.size else 1.0
+    if drawn.size and drawn.min() < top * 10.0 ** -DECADES:  # long sequences: at most DECADES decades
+        ax.set_ylim(top * 10.0 ** -DECADES, top * 3)
     ax.set_xlabel("lag l")
     ax.set_ylabel(r"singular values of $\partial h_T/\partial h_{T-l}$")
     ax.set_title("numerically zero values (< H·eps·σ_max) not drawn", fontsize=9)
@@ -228,11 +247,34 @@ def weight_spectrum(W, path, *, title: str | None = None):
     a2.plot(np.arange(1, len(s) + 1), s, "o-", ms=3, color=COLORS[0], label="σ_i(W)")
     a2.axhline(1.0, color="black", lw=1.2, label="σ = 1")
     a2.set_yscale("log")
+    if s[0] - s[-1] < 1e-12 * s[0]:  # equal up to rounding (e.g. an orthogonal W): no zoomed-in staircase
+        a2.set_ylim(min(s[-1], 1.0) / 3, max(s[0], 1.0) * 3)
     a2.set_xlabel("index i")
     a2.set_ylabel("singular value")
     a2.set_title(f"singular values of W (σ_max = {s[0]:.3g})", fontsize=10)
     a2.grid(True, alpha=0.3)
     a2.legend(fontsize=8)
+    return _save(fig, path, title)
+
+
+def gate_histogram(gate, path, *, label: str = "gate", title: str | None = None):
+    """Histogram of a gate's values in [0, 1] (NaN, frozen steps, left out), log counts, with the
+    saturated ends (σ' < 0.1·¼: below 0.026, above 0.974) shaded: a gated cell's carry gate
+    (``diagnostics.carry_gate``), near 1 where it passes the gradient on, near 0 where it cuts it."""
+    g = np.asarray(gate, dtype=np.float64)
+    g = g[np.isfinite(g)]
+    fig, (ax,) = _figure(1)
+    ax.hist(g, bins=np.linspace(0, 1, 51), color=COLORS[0])
+    for a, b in ((0, 0.026), (0.974, 1)):
+        ax.axvspan(a, b, color=COLORS[1], alpha=0.15, lw=0)
+    ax.axvline(float(np.mean(g)), color="black", lw=1.2, ls="--", label=f"mean {np.mean(g):.3g}")
+    ax.plot([], [], "s", color=COLORS[1], alpha=0.3, label="saturated: < 0.026 or > 0.974")
+    ax.set_yscale("log")
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(f"{label} (every unit, step and sequence)")
+    ax.set_ylabel("count")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=9)
     return _save(fig, path, title)
 
 

@@ -14,6 +14,14 @@ object (its options, e.g. Elman's activation, are attributes) with:
     init(scheme, rng, H, D_in)    {base name: float64 array} (init.py's schemes)
     forward(x, state0, p, active) -> (h, cache, state_T)
     backward(cache, G, dstate_T, p, need_dx) -> (grads, dx, dstate0)
+    step_back(cache, t, dstate, p) -> dstate_prev
+                                  one step of the backward without G: ∂L/∂state_{t−1} through
+                                  step t alone (t = 1 … T) from ∂L/∂state_t, the vector–Jacobian
+                                  product of ∂state_t/∂state_{t−1} (frozen rows: the identity).
+                                  dstate: a state tuple of (..., B, size) arrays, any leading
+                                  dims (diagnostics.py sends many gradients at once); an LSTM's
+                                  is (∂L/∂h_t, ∂L/∂c_t). Chained from T down to 1 it gives
+                                  backward's dstate0 when G = 0
     state_at(cache, t)            the state tuple after t steps (t = 0: state0), for truncation
     torch_module                  the torch.nn class computing the same layer: "RNN", "LSTM", "GRU"
     torch_weights(p)              {torch's per-layer name without _l{k}{_reverse}: array}, e.g.

@@ -130,6 +130,20 @@ def _backward_loop(G, h, W, dh, activation, active):
     return delta, dh
 
 
+def step_back(cache: Cache, t: int, dh, W, activation):
+    """(B1)–(B2) through step t alone, without G: ∂L/∂h_{t−1} = (a_t ⊙ ∂L/∂h_t ⊙ f'(z_t)) W
+    (+ (1 − a_t) ∂L/∂h_t, frozen rows), for t = 1 … T. dh: (..., B, H) ∂L/∂h_t, any leading
+    dims (several gradients at once); returns (..., B, H). The vector–Jacobian product of
+    ∂h_t/∂h_{t−1} = diag(f'(z_t)) W (and I in frozen rows), as the loop of ``backward``."""
+    fp = activations.derivative_from_output(activation, cache.h[t])  # f'(z_t) (B2)
+    if cache.active is not None:
+        fp *= cache.active[t - 1][:, None]  # a_t (B2)
+    back = (dh * fp) @ W  # δ_t W (B1)
+    if cache.active is not None:
+        back += dh * ~cache.active[t - 1][:, None]  # frozen rows pass ∂L/∂h_t straight back (B1)
+    return back
+
+
 def input_weight_grad(rows, x, U, active=None):
     """∂L/∂U = Σ_t δ_tᵀ x_t (B4): one GEMM for float inputs; for ids, δ rows are summed into the
     columns of U they were gathered from (a scatter-add; the one-hot product is never formed).
@@ -208,6 +222,9 @@ class Elman:
         dh_T = None if dstate_T is None else dstate_T[0]
         grads, dx, dh0 = backward(cache, G, dh_T, p["U"], p["W"], self.activation, need_dx)
         return grads, dx, (dh0,)
+
+    def step_back(self, cache, t: int, dstate, p) -> tuple:
+        return (step_back(cache, t, dstate[0], p["W"], self.activation),)
 
     def state_at(self, cache, t: int) -> tuple:
         return (cache.h[t],)

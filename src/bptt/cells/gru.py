@@ -262,6 +262,29 @@ def _backward_before(G, W, dh, drz, dn, e, r):
     return dh
 
 
+def step_back(cache: Cache, t: int, dh, W):
+    """(B1)–(B6) through step t alone, without G (t = 1 … T; reset_after=False: B4′–B6′):
+    ∂L/∂h_{t−1} from dh = ∂L/∂h_t (..., B, H), any leading dims (several gradients at once),
+    with step t's gates, h_{t−1} and m_t (or the reset h_{t−1} W_n path) from the cache. The
+    vector–Jacobian product of ∂h_t/∂h_{t−1}, as one step of ``backward``."""
+    s, H = t - 1, cache.h.shape[-1]
+    r, z, n = (cache.gates[s, :, k * H:(k + 1) * H] for k in range(3))
+    h_prev, a, e = cache.h[t - 1], 1, z
+    if cache.active is not None:
+        a = cache.active[s][:, None]
+        e = np.where(a, z, 1)  # e_t = a_t z_t + (1 − a_t) (B6)
+    dz = dh * (a * (h_prev - n) * z * (1 - z))  # δz_t (B2)
+    dn = dh * (a * (1 - z) * (1 - n * n))  # δn_t (B3)
+    if cache.m is not None:
+        dr = dn * (cache.m[s] * r * (1 - r))  # δr_t (B4)
+        back = np.concatenate([dr, dz, dn * r], axis=-1) @ W  # δq_t W (B5), (B6)
+    else:
+        ds = dn @ W[2 * H:]  # ∂L/∂s_t = δn_t W_n (B4′)
+        dr = ds * (h_prev * r * (1 - r))  # δr_t (B5′)
+        back = np.concatenate([dr, dz], axis=-1) @ W[:2 * H] + ds * r  # (B6′)
+    return back + dh * e  # + dh_t ⊙ e_t (B6)
+
+
 def _gate_blocks(scheme, rng, H, D_in) -> dict:
     """init.py's ``layer`` scheme for each gate block r, z, n, stacked: {U (3H, D), W (3H, H), b (3H,)}."""
     blocks = [inits.layer(scheme, rng, H, D_in) for _ in range(3)]
@@ -332,6 +355,9 @@ class GRU:
         dh_T = None if dstate_T is None else dstate_T[0]
         grads, dx, dh0 = backward(cache, G, dh_T, p["U"], p["W"], need_dx)
         return grads, dx, (dh0,)
+
+    def step_back(self, cache, t: int, dstate, p) -> tuple:
+        return (step_back(cache, t, dstate[0], p["W"]),)
 
     def state_at(self, cache, t: int) -> tuple:
         return (cache.h[t],)

@@ -222,6 +222,30 @@ def backward(cache: Cache, G, dh_T, dc_T, U, W, R=None, need_dx=False):
     return grads, dx, carry, dc  # ∂L/∂h_0, ∂L/∂c_0 (B13)
 
 
+def step_back(cache: Cache, t: int, dh, dc, W, R=None):
+    """(B1)–(B7) through step t alone, without G (t = 1 … T): (∂L/∂h_{t−1}, ∂L/∂c_{t−1}) from
+    dh = ∂L/∂h_t (..., B, P|H) and dc = ∂L/∂c_t|_{c_{t+1}} (..., B, H), any leading dims (several
+    gradients at once), with step t's gates, c_{t−1} and tanh c_t from the cache. The
+    vector–Jacobian product of ∂(h_t, c_t)/∂(h_{t−1}, c_{t−1}), as one step of ``backward``."""
+    s, H = t - 1, cache.c.shape[-1]
+    i, f, g, o = (cache.gates[s, :, k * H:(k + 1) * H] for k in range(4))
+    tc, c_prev = cache.tc[s], cache.c[t - 1]
+    Oc, F = o * (1 - tc * tc), f  # the coefficients of (B3) and (B7)
+    active = None if cache.active is None else cache.active[s][:, None]
+    if active is not None:
+        Oc, F = Oc * active, np.where(active, f, 1)  # frozen rows: no F4 path, c passes (B3), (B7)
+    dm = dh if R is None else dh @ R  # ∂L/∂m_t (B2)
+    dc = dc + dm * Oc  # ∂L/∂c_t (B3)
+    delta = np.concatenate([dc * (g * i * (1 - i)), dc * (c_prev * f * (1 - f)),  # δi, δf (B5)
+                            dc * (i * (1 - g * g)), dm * (tc * o * (1 - o))], axis=-1)  # δg (B5), δo (B4)
+    if active is not None:
+        delta *= active  # α_t in (B4)–(B5)
+    back = delta @ W  # δa_t W (B6)
+    if active is not None:
+        back += dh * ~active  # frozen rows pass ∂L/∂h_t straight back (B1)
+    return back, dc * F  # ∂L/∂h_{t−1}, ∂L/∂c_{t−1} (B7)
+
+
 class LSTM:
     """The LSTM cell of (F1)–(F6)/(B1)–(B13) behind the interface of ``bptt.cells``: state
     (h, c), parameters U (4H, D_in), W (4H, P|H), b (4H,) and, with proj_size P, R (P, H).
@@ -307,6 +331,9 @@ class LSTM:
         dh_T, dc_T = (None, None) if dstate_T is None else dstate_T
         grads, dx, dh0, dc0 = backward(cache, G, dh_T, dc_T, p["U"], p["W"], p.get("R"), need_dx)
         return grads, dx, (dh0, dc0)
+
+    def step_back(self, cache, t: int, dstate, p) -> tuple:
+        return step_back(cache, t, dstate[0], dstate[1], p["W"], p.get("R"))
 
     def state_at(self, cache, t: int) -> tuple:
         return (cache.h[t], cache.c[t])
