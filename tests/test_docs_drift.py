@@ -413,6 +413,8 @@ def shell_commands() -> tuple[int, list[str]]:
                 for c in _commands(line)]
     for where, words in commands:
         words = [w for w in words if not (re.match(r"^[A-Z_]+=", w))]  # environment
+        if words[0].rsplit("/", 1)[-1] in ("mpiexec", "mpirun") and words[1:2] in (["-n"], ["-np"]):
+            words = words[3:]  # `mpiexec -n N COMMAND …`: the command is checked
         prog = words[0]
         if prog.startswith("/"):
             problems.append(f"{where}: {prog} is a path on one machine; use a repository-relative command")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -309,8 +310,11 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, or argparse's own one-line usage error (status 2)
         return exc.code if isinstance(exc.code, int) else 0
+    from . import distributed
     from .train import set_blas_threads
 
+    if distributed.world().rank:  # under `mpiexec -n N`, rank 0 alone prints (every rank trains)
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 — for the process's life
     try:
         set_blas_threads(getattr(args, "threads", 1))
         return COMMANDS[args.command](args)

@@ -23,6 +23,7 @@ the identity: the trainer calls them unconditionally and runs unchanged.
 """
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import contextmanager
 
@@ -85,9 +86,16 @@ class MPIWorld(World):
         self.comm.Abort(code)
 
 
+# set by the launchers (MPICH/hydra, Open MPI, PMIx): without one, this process is alone and
+# mpi4py is not imported at all (no MPI start-up in ordinary runs)
+LAUNCHER_VARIABLES = ("PMI_RANK", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK")
+
+
 def world() -> World:
     """The MPI world when this process was started by mpiexec with mpi4py installed (the
     ``bptt[mpi]`` extra), else a one-process ``World``."""
+    if not any(v in os.environ for v in LAUNCHER_VARIABLES):
+        return World()
     try:
         from mpi4py import MPI
     except ImportError:
@@ -125,6 +133,24 @@ def fused_mean(world: World, loss: float, grads: dict, n: int, total: int) -> tu
         out[k] = summed[offset:offset + size].reshape(grads[k].shape).astype(grads[k].dtype)
         offset += size
     return float(summed[0]), out
+
+
+def take_shard(state, sl: slice):
+    """Rank r's part of a batch-wide array (L, B, H) or state pair: the sequences ``sl`` (axis 1)."""
+    if state is None:
+        return None
+    return tuple(a[:, sl] for a in state) if isinstance(state, tuple) else state[:, sl]
+
+
+def gather_shards(world: World, state):
+    """The batch-wide state on rank 0 from every rank's shard (axis 1, rank order); None elsewhere.
+    A collective: every rank calls it."""
+    parts = world.gather(state)
+    if parts is None or parts[0] is None:
+        return None
+    if isinstance(parts[0], tuple):
+        return tuple(np.concatenate(p, axis=1) for p in zip(*parts))
+    return np.concatenate(parts, axis=1)
 
 
 @contextmanager

@@ -125,9 +125,10 @@ class RunDir:
 
 
 # -------------------------------------------------------------------- checkpoints
-def save_state(path, trainer) -> None:
-    """Write the trainer's complete state to ``path`` (see the module docstring)."""
-    groups, meta = trainer.state()
+def save_state(path, trainer, state=None) -> None:
+    """Write the trainer's complete state to ``path`` (see the module docstring); ``state``:
+    ``trainer.state()`` already taken (under MPI it is a collective)."""
+    groups, meta = trainer.state() if state is None else state
     arrays = checkpoint.with_prefix("param/", trainer.model.params)
     for group in ("optim", "stream", "state"):
         arrays.update(checkpoint.with_prefix(group + "/", groups[group]))

@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 
 from . import _validate as v
-from . import optim, recipes
+from . import distributed, optim, recipes
 from .checkpoint import rng_from_meta
 from .runs import RunDir, default_run_dir, load_state, save_state
 from .session import Bar, Window, catch_sigint, set_blas_threads
@@ -189,9 +189,16 @@ class Trainer:
     None (no files: nothing is saved, useful in tests and notebooks); plot: write loss.png at the
     end (needs matplotlib; about a second)."""
 
-    def __init__(self, recipe, model, config: TrainConfig, run_dir: RunDir | None = None, plot: bool = True):
+    def __init__(self, recipe, model, config: TrainConfig, run_dir: RunDir | None = None, plot: bool = True,
+                 world=None):
+        self.world = distributed.world() if world is None else world
+        self.shard = distributed.shard_slices(config.batch_size, self.world.size)[self.world.rank]
+        if self.world.rank:  # rank 0 alone prints and writes the run directory
+            run_dir, config = None, TrainConfig.from_dict({**config.to_dict(), "progress": False})
         self.recipe, self.model, self.config, self.run_dir = recipe, model, config, run_dir
         self.plot = plot
+        for k, a in self.world.broadcast(model.params).items():  # every rank starts from rank 0's θ
+            np.copyto(model.params[k], a)
         self.opt = make_optimizer(config, model.params, decay=model.weight_names)
         self.schedule = make_schedule(config, self.opt)
         self.rng = np.random.default_rng(config.seed)
@@ -223,8 +230,10 @@ class Trainer:
             "window": self._window.state(),
             "train": self.config.to_dict(),
         }
-        # the carried state: h, and an LSTM's c beside it (the public pair (h, c))
-        extra = {} if self.h is None else dict(zip(("h", "c"), self.h if isinstance(self.h, tuple) else (self.h,)))
+        # the carried state: h, and an LSTM's c beside it (the public pair (h, c)); under MPI every
+        # rank's shard of the tracks, gathered on rank 0 (a collective)
+        h = self.h if self.world.size == 1 else distributed.gather_shards(self.world, self.h)
+        extra = {} if h is None else dict(zip(("h", "c"), h if isinstance(h, tuple) else (h,)))
         return {"optim": arrays, "stream": stream_arrays, "state": extra}, meta
 
     def load_state(self, groups: dict, meta: dict) -> None:
@@ -235,7 +244,8 @@ class Trainer:
         self.rng.bit_generator.state = rng_from_meta(meta["rng"]).bit_generator.state
         self.stream.load_state_dict(groups["stream"], meta["stream"])
         state = groups["state"]
-        self.h = (state["h"], state["c"]) if "c" in state else state.get("h")
+        h = (state["h"], state["c"]) if "c" in state else state.get("h")
+        self.h = h if self.world.size == 1 else distributed.take_shard(h, self.shard)
         self.step, self.elapsed = int(meta["step"]), float(meta["elapsed"])
         self.best, self.bad_evals = dict(meta["best"]), int(meta["bad_evals"])
         self._window.load(meta["window"])
@@ -244,9 +254,14 @@ class Trainer:
     def train_step(self) -> float:
         """One minibatch: loss, gradient, NaN guard, clipping, update. Returns the loss."""
         before = (self.rng.bit_generator.state, self.stream.state_dict())  # to undo the draw
-        batch = self.stream.next()
+        batch = self.stream.next()  # the global batch: the same draw on every rank
         h0 = None if (not self.recipe.stateful or batch.reset) else self.h
-        loss, grads, h_n = self.recipe.loss_and_grad(self.model, batch, h0, dropout_rng=self.rng)
+        if self.world.size == 1:
+            loss, grads, h_n = self.recipe.loss_and_grad(self.model, batch, h0, dropout_rng=self.rng)
+        else:  # this rank's shard, then the mean over the global batch in rank order (P1)
+            mine = batch.shard(self.shard)
+            loss, grads, h_n = self.recipe.loss_and_grad(self.model, mine, h0, dropout_rng=self.rng)
+            loss, grads = distributed.fused_mean(self.world, loss, grads, mine.n_sequences, batch.n_sequences)
         step = self.step + 1
         bad = None if math.isfinite(loss) else f"loss ({loss})"
         norm = optim.global_norm(grads)  # finite unless a gradient holds NaN or inf
@@ -275,13 +290,19 @@ class Trainer:
     def evaluate(self) -> dict:
         """Validation metrics now; updates best/patience, writes metrics.jsonl and checkpoints.
         Raises Diverged if the evaluation meets non-finite values (exploding states)."""
-        with np.errstate(over="ignore", invalid="ignore"):
-            try:
-                metrics = {k: float(v) for k, v in self.recipe.evaluate(self.model).items()}
-            except (ValueError, FloatingPointError) as exc:
-                if all(np.isfinite(a).all() for a in self.model.params.values()) and "finite" not in str(exc):
-                    raise  # a genuine error, not a symptom of exploding states
-                raise Diverged(self.step, f"validation values ({exc})", in_eval=True) from None
+        outcome = None
+        if self.world.rank == 0:  # rank 0 evaluates; every rank takes its numbers (the same decisions)
+            with np.errstate(over="ignore", invalid="ignore"):
+                try:
+                    outcome = {k: float(v) for k, v in self.recipe.evaluate(self.model).items()}
+                except (ValueError, FloatingPointError) as exc:
+                    if all(np.isfinite(a).all() for a in self.model.params.values()) and "finite" not in str(exc):
+                        raise  # a genuine error, not a symptom of exploding states
+                    outcome = f"validation values ({exc})"
+        outcome = self.world.broadcast(outcome)
+        if isinstance(outcome, str):
+            raise Diverged(self.step, outcome, in_eval=True)
+        metrics = outcome
         bad = [k for k, v in metrics.items() if not math.isfinite(v)]
         if bad:
             raise Diverged(self.step, f"validation metrics ({', '.join(bad)})", in_eval=True)
@@ -300,9 +321,9 @@ class Trainer:
             self.bad_evals += 1
         if self.run_dir is not None:
             self.run_dir.append_metrics(row)
-            if improved:
-                self.save("checkpoint.npz")
-            self.save("last.npz")
+        if improved:
+            self.save("checkpoint.npz")
+        self.save("last.npz")
         self._window.restart()  # evaluation time does not count against throughput
         return row
 
@@ -314,13 +335,24 @@ class Trainer:
             load_state(self.run_dir.path / "checkpoint.npz", model=self.model)
 
     def save(self, name: str) -> None:
+        """Write a checkpoint into the run directory (rank 0; under MPI every rank takes part in
+        gathering the carried state, and waits until the file is complete)."""
+        if self.run_dir is None and self.world.size == 1:
+            return
+        state = self.state()
         if self.run_dir is not None:
-            save_state(self.run_dir.path / name, self)
+            save_state(self.run_dir.path / name, self, state)
+        self.world.barrier()
 
     # ---------------------------------------------------------------- the loop
     def run(self, until: int | None = None) -> Result:
         """Train to ``config.steps`` (or stop early); ``until``: pause after that step as if
-        interrupted (status 'interrupted', last.npz written), e.g. to test resuming."""
+        interrupted (status 'interrupted', last.npz written), e.g. to test resuming. Under MPI
+        an error on any rank stops every rank (distributed.abort_on_error)."""
+        with distributed.abort_on_error(self.world):
+            return self._run(until)
+
+    def _run(self, until: int | None) -> Result:
         c, status = self.config, "done"
         bar = Bar(c, self.step, self.elapsed, self.recipe.name)
         previous = catch_sigint(self)
@@ -330,6 +362,8 @@ class Trainer:
         error = None
         try:
             while self.step < c.steps:
+                if self.world.size > 1:  # rank 0's clock and Ctrl-C decide for every rank
+                    self._interrupted, self.elapsed = self.world.broadcast((self._interrupted, self.elapsed))
                 if self._interrupted or (until is not None and self.step >= until):
                     status = "interrupted"
                     break
@@ -369,13 +403,17 @@ class Trainer:
                 self._restore_best()
         elif status == "interrupted":
             self.save("last.npz")
-        report = {} if status in ("interrupted", "diverged") else self.recipe.report(self.model)
+        report = {}
+        if status not in ("interrupted", "diverged"):  # rank 0 reports; every rank returns it
+            report = self.world.broadcast(self.recipe.report(self.model) if self.world.rank == 0 else None)
         summary = {
             "task": self.recipe.name, "status": status, "error": error, "steps": self.step,
             "wall_time_s": round(self.elapsed, 2), "best": self.best,
             "last_eval": self.history[-1] if self.history else None, "final": report,
             "config": {"task": self.recipe.options, "model": self.model.config,
-                       "train": self.config.to_dict()},
+                       "train": self.world.broadcast(self.config.to_dict())},
+            "world_size": self.world.size,
+            "shards": [s.stop - s.start for s in distributed.shard_slices(self.config.batch_size, self.world.size)],
         }
         if self.run_dir is not None:
             self.run_dir.write_summary(summary)

@@ -22,6 +22,19 @@ class TaskBatch:
     reset: bool = False
     extra: dict = field(default_factory=dict)
 
+    def shard(self, sl: slice) -> "TaskBatch":
+        """The sequences ``sl`` of this batch (a rank's shard, distributed.py): time-major arrays
+        are cut on axis 1, per-sequence ones ((B,), and y for mask="last") on axis 0."""
+        def cut(a, per_sequence=False):
+            return a if a is None or isinstance(a, str) else a[sl] if per_sequence or a.ndim == 1 else a[:, sl]
+        last = isinstance(self.mask, str)
+        return TaskBatch(cut(self.x), cut(self.y, last), cut(self.mask), cut(self.lengths), self.reset,
+                         {k: cut(a) for k, a in self.extra.items()})
+
+    @property
+    def n_sequences(self) -> int:
+        return self.x.shape[1]
+
     @property
     def n_tokens(self) -> int:
         if self.lengths is not None:
