@@ -194,12 +194,12 @@ def test_the_quote_rule_catches_a_stale_excerpt():
     """The rule is not vacuous: a table quoting code that changed, and an attributed quote, fail."""
     doc = ("| equation | code |\n| --- | --- |\n"
            "| (L2) | `Head.value_and_grad`: `d_o = exp(log_p)`; `d_o[n, y_n] -= 1` |\n"
-           "| (B3) | `rows.T @ h[:-1].reshape(T*B, H)`, `Head.nonexistent`, `elman.py` |\n\n"
+           "| (B3) | `rows.T @ dropout.apply(h[:-1], rmask).reshape(T*B, H)`, `Head.nonexistent`, `elman.py` |\n\n"
            "Prose: `Head.value`: `np.dot(w, per_row)` and `net.loss_and_grad(x, y)`.\n")
     sources = _src_texts()
     found = quoted_excerpts(ROOT / "docs" / "x.md", doc)
     assert [s for _, s in found] == ["Head.value_and_grad", "d_o = exp(log_p)", "d_o[n, y_n] -= 1",
-                                     "rows.T @ h[:-1].reshape(T*B, H)", "Head.nonexistent", "elman.py",
+                                     "rows.T @ dropout.apply(h[:-1], rmask).reshape(T*B, H)", "Head.nonexistent", "elman.py",
                                      "np.dot(w, per_row)"]
     bad = [s for _, s in found if check_quote(s, sources)]
     assert bad == ["d_o = exp(log_p)", "d_o[n, y_n] -= 1", "Head.nonexistent", "np.dot(w, per_row)"]

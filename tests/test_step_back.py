@@ -14,9 +14,10 @@ CASES = {
 }
 
 
-def setup(case, T=5, B=3, D=2, H=4, seed=0):
+def setup(case, T=5, B=3, D=2, H=4, seed=0, rmask=False):
     """(cell, p, x, active, cache): a random layer in float64 run over x, the sequences of
-    lengths T, 3, 1 (frozen past their ends), from a random state."""
+    lengths T, 3, 1 (frozen past their ends), from a random state; rmask: with a recurrent
+    dropout mask (dropout.py DR3)."""
     name, opts = CASES[case]
     cell = cells.make(name, **opts)
     rng = np.random.default_rng(seed)
@@ -27,7 +28,8 @@ def setup(case, T=5, B=3, D=2, H=4, seed=0):
     x = rng.standard_normal((T, B, D))
     state0 = tuple(0.5 * rng.standard_normal((B, size)) for size in cell.state_sizes(H))
     active = np.arange(T)[:, None] < np.array([T, 3, 1])[None, :]
-    _, cache, _ = cell.forward(x, state0, p, active)
+    rho = (rng.random((B, cell.output_size(H))) < 0.7) / 0.7 if rmask else None
+    _, cache, _ = cell.forward(x, state0, p, active, rmask=rho)
     return cell, p, x, active, cache
 
 
@@ -68,9 +70,10 @@ def test_step_back_is_the_jacobian_of_one_forward_step(case):
                 np.testing.assert_array_equal(got[part][:, frozen], dstate[part][:, frozen])
 
 
+@pytest.mark.parametrize("rmask", [False, True], ids=["", "recurrent-dropout"])
 @pytest.mark.parametrize("case", CASES)
-def test_step_back_chained_is_the_backward_without_G(case):
-    cell, p, x, _, cache = setup(case, T=7, B=3, H=5, seed=2)
+def test_step_back_chained_is_the_backward_without_G(case, rmask):
+    cell, p, x, _, cache = setup(case, T=7, B=3, H=5, seed=2, rmask=rmask)
     rng = np.random.default_rng(3)
     dstate_T = tuple(rng.standard_normal(s.shape) for s in cell.state_at(cache, 0))
     G = np.zeros((x.shape[0],) + dstate_T[0].shape)

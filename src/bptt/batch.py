@@ -25,7 +25,8 @@ class Inputs:
     lengths: np.ndarray | None
     active: np.ndarray | None
     learned_state0: bool = False
-    masks: list | None = None  # dropout masks: one per layer input (None: not dropped), then the head's
+    masks: list | None = None  # dropout masks: one per layer input (None: not dropped), then the
+    # head's, then with recurrent_dropout one recurrent mask per row l·dirs + d (RNN.dropout_masks)
 
     @property
     def T(self) -> int:
@@ -46,7 +47,8 @@ class Batch(Inputs):
 
 def make_inputs(net, x, h0, lengths, dropout_rng=None) -> Inputs:
     """Validate x, h0 (or (h0, c0)), lengths against the model ``net``; with a Generator
-    ``dropout_rng`` and ``net.dropout`` > 0, draw the batch's dropout masks (dropout.py)."""
+    ``dropout_rng`` and ``net.dropout`` or ``net.recurrent_dropout`` > 0, draw the batch's
+    dropout masks (dropout.py)."""
     x = v.array(x, "x")
     D = net.input_size
     if x.ndim == 2 and x.dtype.kind in "iu":
@@ -73,7 +75,7 @@ def make_inputs(net, x, h0, lengths, dropout_rng=None) -> Inputs:
         if lengths.min() < T:
             active = length_mask(lengths, T)
     masks = None
-    if dropout_rng is not None and net.dropout:
+    if dropout_rng is not None and (net.dropout or net.recurrent_dropout):
         if not isinstance(dropout_rng, np.random.Generator):
             raise TypeError(f"dropout_rng must be a numpy Generator or None, got {type(dropout_rng).__name__}")
         masks = net.dropout_masks(dropout_rng, T, B, ids=x.ndim == 2)

@@ -48,12 +48,16 @@ class RNN:
     learn_h0: the initial state is a parameter, "h0" (L·dirs, H) (and "c0" for an LSTM),
     used whenever no h0 is passed (zeros at first, as the default state).
     dropout p: on every layer's input and the head's input while training (dropout.py; only
-    when ``loss_and_grad`` gets a ``dropout_rng``); variational: one mask per sequence."""
+    when ``loss_and_grad`` gets a ``dropout_rng``); variational: one mask per sequence.
+    recurrent_dropout p_r: on h_{t−1} where it enters each layer's recurrent product, one mask
+    per sequence and layer-direction (Gal & Ghahramani 2016; dropout.py DR3–DR4), likewise
+    only with a ``dropout_rng``."""
 
     def __init__(self, input_size, hidden_size, output_size, *, cell="elman", activation="tanh",
                  output="softmax", loss=None, num_layers=1, bidirectional=False, init="uniform",
                  seed=None, dtype=np.float32, proj_size=None, forget_bias=None, reset_after=None,
-                 embedding_size=None, tie_weights=False, learn_h0=False, dropout=0.0, variational=False):
+                 embedding_size=None, tie_weights=False, learn_h0=False, dropout=0.0, variational=False,
+                 recurrent_dropout=0.0):
         self.input_size = v.positive_int("input_size", input_size)
         self.hidden_size = v.positive_int("hidden_size", hidden_size)
         self.output_size = v.positive_int("output_size", output_size)
@@ -92,6 +96,7 @@ class RNN:
         if not isinstance(variational, bool):
             raise TypeError(f"variational must be True or False, got {variational!r}")
         self.variational = variational
+        self.recurrent_dropout = v.real("recurrent_dropout", recurrent_dropout, 0.0, 1.0, high_open=True)
         self.params = self._init_params(np.random.default_rng(seed))
 
     # ---------------------------------------------------------------- configuration
@@ -113,6 +118,7 @@ class RNN:
                if self.embedding_size else {}),
             **({"learn_h0": True} if self.learn_h0 else {}),
             **({"dropout": self.dropout, "variational": self.variational} if self.dropout else {}),
+            **({"recurrent_dropout": self.recurrent_dropout} if self.recurrent_dropout else {}),
         }
 
     @property
@@ -135,13 +141,21 @@ class RNN:
                 yield layer, d, layer * dirs + d, D_in
 
     def dropout_masks(self, rng, T: int, B: int, ids: bool) -> list:
-        """The dropout masks of one batch (dropout.py, DR1), in a fixed order: the input of each
-        layer (None for token ids without an embedding: nothing dense to drop), then the head's."""
+        """The dropout masks of one batch, in a fixed order: the input of each layer (DR1; None
+        for token ids without an embedding, nothing dense to drop, or when dropout = 0), then
+        the head's; with recurrent_dropout, then one recurrent mask (B, width of h) per row
+        l·dirs + d (DR3), drawn after the others (so theirs are the same draws with or without)."""
         width = self.num_directions * self.state_width
         first = self.embedding_size or (None if ids else self.input_size)
         widths = [first] + [width] * (self.num_layers - 1) + [width]
+        if not self.dropout:
+            widths = [None] * len(widths)
         drawn = iter(dropout.draw(rng, self.dropout, self.variational, T, B, [w for w in widths if w], self.dtype))
-        return [next(drawn) if w else None for w in widths]
+        masks = [next(drawn) if w else None for w in widths]
+        if self.recurrent_dropout:
+            rows = self.num_layers * self.num_directions
+            masks += dropout.draw(rng, self.recurrent_dropout, True, T, B, [self.state_width] * rows, self.dtype)
+        return masks
 
     def layer_params(self, layer: int, direction: int) -> dict:
         """{base name: array} of one layer and direction, e.g. {"U": …, "W": …, "b": …}."""
@@ -214,8 +228,8 @@ class RNN:
 
         y: (T, B) class ids for cross_entropy, else (T, B, K) floats; with mask="last"
         (many-to-one) y is (B,) or (B, K). mask: None (every valid step), "last", or (T, B) ≥ 0.
-        dropout_rng: a numpy Generator draws this batch's dropout masks (``dropout`` > 0,
-        dropout.py); None: no dropout (evaluation)."""
+        dropout_rng: a numpy Generator draws this batch's dropout masks (``dropout`` or
+        ``recurrent_dropout`` > 0, dropout.py); None: no dropout (evaluation)."""
         batch = make_batch(self, x, y, mask, h0, lengths, dropout_rng)
         rows, o = self._head_rows(batch, self.run(batch).top)
         return self.head.value(o, batch.y.reshape((-1,) + batch.y.shape[2:])[rows], batch.w.reshape(-1)[rows])
@@ -240,6 +254,8 @@ class RNN:
         ids = inp.x if self.embedding_size else None
         layer_in = inp.x if ids is None else embedding.forward(self.params["E"], ids)  # (E1)
         masks = inp.masks or [None] * (self.num_layers + 1)
+        rows = self.num_layers * self.num_directions
+        rmasks = (inp.masks or [])[self.num_layers + 1:] or [None] * rows  # row k's recurrent mask (DR3)
         caches, outs = [], []
         state_n = tuple(np.empty(shape, dtype=self.dtype) for shape in self.state_shapes(B))
         for layer, d, k, _ in self._layers():
@@ -247,7 +263,7 @@ class RNN:
                 layer_in = dropout.apply(layer_in, masks[layer])  # (DR1)
             x_d = gather_time(layer_in, rev) if d else layer_in
             h, cache, state_T = self.cell.forward(x_d, tuple(s[k] for s in inp.state0),
-                                                  self.layer_params(layer, d), inp.active)
+                                                  self.layer_params(layer, d), inp.active, rmasks[k])
             caches.append(cache)
             for part, value in zip(state_n, state_T):
                 part[k] = value
@@ -255,7 +271,7 @@ class RNN:
             if d == self.num_directions - 1:  # the layer is done: its output feeds the next
                 layer_in = np.concatenate(outs, axis=-1) if d else outs[0]
                 outs = []
-        top = dropout.apply(layer_in, masks[-1])  # what the head reads (DR1)
+        top = dropout.apply(layer_in, masks[self.num_layers])  # what the head reads (DR1)
         return Trace(top, state_n, caches, rev, ids, inp.active, inp.masks)
 
     def backprop(self, trace: Trace, d_top, dstate_n=None, input_grad=False, layer_backward=None) -> Gradients:
@@ -268,7 +284,7 @@ class RNN:
         backward = layer_backward or self.cell.backward
         H, dirs = self.state_width, self.num_directions
         masks = trace.masks or [None] * (self.num_layers + 1)
-        d_top = dropout.apply(d_top, masks[-1])  # through the head's mask (DR2)
+        d_top = dropout.apply(d_top, masks[self.num_layers])  # through the head's mask (DR2)
         grads = Gradients()
         dstate0 = tuple(np.empty(shape, dtype=self.dtype) for shape in self.state_shapes(d_top.shape[1]))
         d_in = None

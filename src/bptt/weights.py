@@ -16,7 +16,7 @@ Keys of the archive (every one readable with ``np.load(path, allow_pickle=False)
             "relu", "sigmoid", "identity"; Elman's), output g ("softmax", "sigmoid",
             "identity", "tanh", "relu"), loss, num_layers L, bidirectional, init, seed, dtype,
             the cell's options (lstm: proj_size P, forget_bias; gru: reset_after), and when
-            used: embedding_size d, tie_weights, learn_h0, dropout, variational.
+            used: embedding_size d, tie_weights, learn_h0, dropout, variational, recurrent_dropout.
             Seq2Seq: src_vocab_size, tgt_vocab_size, hidden_size, num_layers, bidirectional,
             cell, decoder_cell, activation, init, seed, dtype (and the cells' options).
 one array per parameter, float32 or float64 (the config's dtype), shapes (out, in) as torch:

@@ -12,8 +12,8 @@ object (its options, e.g. Elman's activation, are attributes) with:
                                   (P or H, H) for LSTM (h, c) — torch's (h_0, c_0) order
     param_shapes(H, D_in)         {base name: shape}, e.g. {"U": (H, D_in), "W": (H, H), "b": (H,)}
     init(scheme, rng, H, D_in)    {base name: float64 array} (init.py's schemes)
-    forward(x, state0, p, active) -> (h, cache, state_T)
-    backward(cache, G, dstate_T, p, need_dx) -> (grads, dx, dstate0)
+    forward(x, state0, p, active, rmask=None) -> (h, cache, state_T)
+    backward(cache, G, dstate_T, p, need_dx) -> (grads, dx, dstate0)   (rmask from the cache)
     step_back(cache, t, dstate, p) -> dstate_prev
                                   one step of the backward without G: ∂L/∂state_{t−1} through
                                   step t alone (t = 1 … T) from ∂L/∂state_t, the vector–Jacobian
@@ -35,7 +35,9 @@ x: (T, B, D_in) float or (T, B) int ids (gathered, never one-hot); state0, state
 tuples of (B, size) arrays in the order of ``state_sizes``; dstate_T: such a tuple or None
 (no gradient reaches the final state from outside); p: {base name: array} of this layer and
 direction; active: (T, B) bool or None — past its end a sequence's state (every part of it)
-is frozen, F3 of elman.py. h: (T, B, output_size) the states h_1 … h_T (what the layer above
+is frozen, F3 of elman.py; rmask: (B, output_size) the recurrent dropout mask ρ of this layer
+and direction (dropout.py DR3–DR4: h_{t−1} ⊙ ρ where it enters the recurrent product only; the
+cache keeps it for the backward) or None (nothing dropped). h: (T, B, output_size) the states h_1 … h_T (what the layer above
 or the head reads); G: (T, B, output_size) = ∂L/∂h_t from the head or the layer above;
 grads: {base name: array} with the shapes of ``param_shapes``; dx: (T, B, D_in) when need_dx
 (float inputs), else None. Each cell's module holds its own labelled derivation.

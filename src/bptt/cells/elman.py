@@ -5,6 +5,7 @@ x_t (B, D) or ids (B,), U (H, D), W (H, H), b (H,), h_t (B, H), δ_t = ∂L/∂z
 
 Forward, for t = 1 … T, from h_0:
     z_t = x_t Uᵀ + h_{t−1} Wᵀ + b                                                   (F1)
+          (recurrent dropout: (h_{t−1} ⊙ ρ) Wᵀ, ρ (B, H) the layer's mask, dropout.py DR3)
     h_t = f(z_t)                                                                    (F2)
 With variable lengths, a_{t,b} = [t ≤ len_b] and a frozen state past the end:
     h_t = a_t h_t + (1 − a_t) h_{t−1}                                               (F3)
@@ -13,9 +14,10 @@ The head (model.py) reads o_t = h_t Vᵀ + c, ŷ_t = g(o_t)                     
 Backward. G_t = ∂L/∂h_t through everything except h_{t+1} (the head, or the layer above),
 and ∂L/∂h_T from outside (zero unless a decoder reads the final state):
     ∂L/∂h_t = G_t + ∂L/∂h_{t+1} ∂h_{t+1}/∂h_t = G_t + δ_{t+1} W                    (B1)
-              (frozen rows: + (1 − a_{t+1}) ∂L/∂h_{t+1}, the identity of F3)
+              (frozen rows: + (1 − a_{t+1}) ∂L/∂h_{t+1}, the identity of F3;
+               recurrent dropout: (δ_{t+1} W) ⊙ ρ before that is added, DR4)
     δ_t = ∂L/∂z_t = a_t ⊙ ∂L/∂h_t ⊙ f'(z_t),   f' from h_t (activations.py)          (B2)
-    ∂L/∂W = Σ_t δ_tᵀ h_{t−1}                                                        (B3)
+    ∂L/∂W = Σ_t δ_tᵀ h_{t−1}      (recurrent dropout: h_{t−1} ⊙ ρ, DR4)              (B3)
     ∂L/∂U = Σ_t δ_tᵀ x_t        (ids: row x_t of Uᵀ gathered, so scatter-add δ_t)   (B4)
     ∂L/∂b = Σ_t δ_t                                                                 (B5)
     ∂L/∂x_t = δ_t U                                                                 (B6)
@@ -39,27 +41,32 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _validate as v
-from .. import activations, compiled
+from .. import activations, compiled, dropout
 from .. import init as inits
 
 
 @dataclass
 class Cache:
-    """What the backward needs from the forward: inputs, every state, and the active steps.
+    """What the backward needs from the forward: inputs, every state, the active steps and
+    the recurrent mask.
 
     x: (T, B, D) float or (T, B) int64 ids; h: (T+1, B, H) with h[0] = h_0, h[t] = h_t;
-    active: (T, B) bool, or None when every step of every sequence is active."""
+    active: (T, B) bool, or None when every step of every sequence is active;
+    rmask: (B, H) ρ of (DR3), or None (no recurrent dropout)."""
 
     x: np.ndarray
     h: np.ndarray
     active: np.ndarray | None
+    rmask: np.ndarray | None = None
 
 
-def forward(x, h0, U, W, b, activation, active=None):
+def forward(x, h0, U, W, b, activation, active=None, rmask=None):
     """Run (F1)–(F3) over all T steps.
 
     x: (T, B, D) float or (T, B) ids in [0, D) (not checked here); h0: (B, H); U (H, D), W (H, H), b (H,);
-    active: (T, B) bool or None. Returns (h, cache) with h (T+1, B, H), h[0] = h0."""
+    active: (T, B) bool or None; rmask: (B, H) ρ (DR3) or None. Returns (h, cache) with
+    h (T+1, B, H), h[0] = h0. The compiled loops (compiled.py) take no mask: with one, the
+    NumPy loops run."""
     T, B = x.shape[:2]
     H = W.shape[0]
     h = np.empty((T + 1, B, H), dtype=W.dtype)
@@ -73,18 +80,22 @@ def forward(x, h0, U, W, b, activation, active=None):
         np.matmul(x.reshape(T * B, -1), U.T, out=z_in)
     z_in += b
     WT = np.ascontiguousarray(W.T)  # a contiguous Wᵀ is faster in the GEMM (perf notes)
-    loop = compiled.forward if compiled.use(B, H) else _forward_loop  # small batches: compiled.py
-    loop(h, WT, activation, active)
-    return h, Cache(x, h, active)
+    if rmask is None and compiled.use(B, H):  # small batches: compiled.py
+        compiled.forward(h, WT, activation, active)
+    else:
+        _forward_loop(h, WT, activation, active, rmask)
+    return h, Cache(x, h, active, rmask)
 
 
-def _forward_loop(h, WT, activation, active):
+def _forward_loop(h, WT, activation, active, rmask=None):
     """(F1)–(F3) for t = 1 … T with NumPy, in place: h[t] (t ≥ 1) holds x_t Uᵀ + b on entry,
-    h_t on exit. h: (T+1, B, H); WT: (H, H) = Wᵀ; active: (T, B) bool or None."""
+    h_t on exit. h: (T+1, B, H); WT: (H, H) = Wᵀ; active: (T, B) bool or None; rmask: (B, H) or None."""
     rec = np.empty(h.shape[1:], dtype=h.dtype)
+    dropped = None if rmask is None else np.empty_like(rec)
     hs = list(h)  # the per-step views, made once rather than by indexing in the loop
     for t in range(len(hs) - 1):
-        np.matmul(hs[t], WT, out=rec)  # h_{t−1} Wᵀ (F1)
+        h_prev = hs[t] if rmask is None else np.multiply(hs[t], rmask, out=dropped)  # h_{t−1} ⊙ ρ (DR3)
+        np.matmul(h_prev, WT, out=rec)  # h_{t−1} Wᵀ (F1)
         hs[t + 1] += rec
         activations.apply(activation, hs[t + 1], out=hs[t + 1])  # (F2)
         if active is not None:
@@ -97,14 +108,16 @@ def backward(cache: Cache, G, dh_T, U, W, activation, need_dx: bool):
     G: (T, B, H) ∂L/∂h_t from the head or the layer above (read only);
     dh_T: (B, H) ∂L/∂h_T from outside, or None. Returns (grads {U, W, b}, dx, dh0):
     dx (T, B, D) when need_dx (float inputs only), else None; dh0 (B, H)."""
-    x, h, active = cache.x, cache.h, cache.active
+    x, h, active, rmask = cache.x, cache.h, cache.active, cache.rmask
     T, B, H = G.shape
     dh = np.zeros((B, H), dtype=W.dtype) if dh_T is None else dh_T.astype(W.dtype, copy=True)
-    loop = compiled.backward if compiled.use(B, H) else _backward_loop
-    delta, dh = loop(G, h, W, dh, activation, active)
+    if rmask is None and compiled.use(B, H):  # compiled.py takes no mask (as forward)
+        delta, dh = compiled.backward(G, h, W, dh, activation, active)
+    else:
+        delta, dh = _backward_loop(G, h, W, dh, activation, active, rmask)
     rows = delta.reshape(T * B, H)
     grads = {
-        "W": rows.T @ h[:-1].reshape(T * B, H),  # Σ_t δ_tᵀ h_{t−1} (B3)
+        "W": rows.T @ dropout.apply(h[:-1], rmask).reshape(T * B, H),  # Σ_t δ_tᵀ (h_{t−1} ⊙ ρ) (B3) (DR4)
         "U": input_weight_grad(rows, x, U, active),  # (B4)
         "b": rows.sum(axis=0, dtype=np.float64).astype(W.dtype),  # Σ_t δ_t (B5), float64 sum
     }
@@ -112,8 +125,8 @@ def backward(cache: Cache, G, dh_T, U, W, activation, need_dx: bool):
     return grads, dx, dh  # dh is now ∂L/∂h_0 (B7)
 
 
-def _backward_loop(G, h, W, dh, activation, active):
-    """(B1)–(B2) for t = T … 1 with NumPy. dh (B, H): ∂L/∂h_T, overwritten.
+def _backward_loop(G, h, W, dh, activation, active, rmask=None):
+    """(B1)–(B2) for t = T … 1 with NumPy. dh (B, H): ∂L/∂h_T, overwritten; rmask: (B, H) ρ or None.
     Returns (δ (T, B, H), ∂L/∂h_0 (B, H))."""
     delta = activations.derivative_from_output(activation, h[1:])  # f'(z_t) for all t (B2)
     if active is not None:
@@ -124,6 +137,8 @@ def _backward_loop(G, h, W, dh, activation, active):
         dh += Gs[t]  # ∂L/∂h_t = G_t + δ_{t+1} W (B1)
         deltas[t] *= dh  # δ_t (B2)
         np.matmul(deltas[t], W, out=nxt)  # δ_t W, the only product in the loop
+        if rmask is not None:
+            nxt *= rmask  # (δ_t W) ⊙ ρ (DR4)
         if active is not None and not active[t].all():
             nxt += dh * ~active[t][:, None]  # frozen rows pass ∂L/∂h straight back (B1)
         dh, nxt = nxt, dh
@@ -139,6 +154,8 @@ def step_back(cache: Cache, t: int, dh, W, activation):
     if cache.active is not None:
         fp *= cache.active[t - 1][:, None]  # a_t (B2)
     back = (dh * fp) @ W  # δ_t W (B1)
+    if cache.rmask is not None:
+        back *= cache.rmask  # through the recurrent dropout mask (DR4)
     if cache.active is not None:
         back += dh * ~cache.active[t - 1][:, None]  # frozen rows pass ∂L/∂h_t straight back (B1)
     return back
@@ -214,8 +231,8 @@ class Elman:
     def init(self, scheme: str, rng, H: int, D_in: int) -> dict:
         return inits.layer(scheme, rng, H, D_in)
 
-    def forward(self, x, state0, p, active):
-        h, cache = forward(x, state0[0], p["U"], p["W"], p["b"], self.activation, active)
+    def forward(self, x, state0, p, active, rmask=None):
+        h, cache = forward(x, state0[0], p["U"], p["W"], p["b"], self.activation, active, rmask)
         return h[1:], cache, (h[-1],)  # frozen past each end, so h_T is the last valid state
 
     def backward(self, cache, G, dstate_T, p, need_dx):

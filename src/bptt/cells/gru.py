@@ -12,6 +12,8 @@ alone on the n block. σ is the logistic sigmoid, ⊙ the elementwise product.
 Forward, for t = 1 … T, from h_0:
     i_t = x_t Uᵀ + b = [i_r, i_z, i_n]          (3H wide; ids: row x_t of Uᵀ, a gather)  (F1)
     q_t = h_{t−1} Wᵀ = [q_r, q_z, q_n]                                               (F2)
+          (recurrent dropout: (h_{t−1} ⊙ ρ) Wᵀ, ρ (B, H) the layer's mask, dropout.py DR3;
+          the direct path z_t ⊙ h_{t−1} of F5 is not dropped)
     r_t = σ(i_r + q_r),   z_t = σ(i_z + q_z)                                           (F3)
     m_t = q_n + bn,   n_t = tanh(i_n + r_t ⊙ m_t)                                      (F4)
     h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t−1} = n_t + z_t ⊙ (h_{t−1} − n_t)                (F5)
@@ -21,6 +23,7 @@ reset_after=False (Cho et al.): no bn (torch's two n biases would only appear as
 which is b_n), and the reset gate scales h_{t−1} BEFORE the product, so (F2) and (F4) become
     q_t = h_{t−1} W_{rz}ᵀ = [q_r, q_z]                                                 (F2′)
     s_t = r_t ⊙ h_{t−1},   n_t = tanh(i_n + s_t W_nᵀ)                                  (F4′)
+          (recurrent dropout: h_{t−1} ⊙ ρ in both, DR3: F2′'s product and s_t = r_t ⊙ h_{t−1} ⊙ ρ)
 — the n product needs r_t, which needs q_t: two products per step, h_{t−1} W_{rz}ᵀ then
 s_t W_nᵀ (the same flops as the one (B, H)×(H, 3H) product of reset_after=True).
 
@@ -32,8 +35,9 @@ derivatives with respect to the gates' pre-activations (i + q, and i_n + r ⊙ m
     δr_t = δn_t ⊙ m_t ⊙ r_t (1 − r_t)                                                  (B4)
     δq_t = ∂L/∂q_t = [δr_t, δz_t, δn_t ⊙ r_t],   δi_t = ∂L/∂i_t = [δr_t, δz_t, δn_t]      (B5)
     ∂L/∂h_{t−1}|via step t = dh_t ⊙ e_t + δq_t W,   e_t = a_t z_t + (1 − a_t)             (B6)
-         (e_t: the direct z path of (F5), and frozen rows pass dh_t straight back, F6)
-    ∂L/∂W = Σ_t δq_tᵀ h_{t−1}                                                          (B7)
+         (e_t: the direct z path of (F5), and frozen rows pass dh_t straight back, F6;
+          recurrent dropout: (δq_t W) ⊙ ρ, DR4)
+    ∂L/∂W = Σ_t δq_tᵀ h_{t−1}     (recurrent dropout: h_{t−1} ⊙ ρ, DR4)                  (B7)
     ∂L/∂U = Σ_t δi_tᵀ x_t       (ids: scatter-add of δi_t into the columns gathered, elman B4) (B8)
     ∂L/∂b = Σ_t δi_t                                                                  (B9)
     ∂L/∂bn = Σ_t δn_t ⊙ r_t     (the n block of δq: bn sits where h_{t−1} W_nᵀ does)    (B10)
@@ -44,6 +48,8 @@ reset_after=False: (B1)–(B3), (B8), (B9), (B11), (B12) as above; with s_t = r_
     δr_t = ∂L/∂s_t ⊙ h_{t−1} ⊙ r_t (1 − r_t)                                           (B5′)
     ∂L/∂h_{t−1}|via step t = dh_t ⊙ e_t + ∂L/∂s_t ⊙ r_t + [δr_t, δz_t] W_{rz}           (B6′)
     ∂L/∂W_{rz} = Σ_t [δr_t, δz_t]ᵀ h_{t−1},   ∂L/∂W_n = Σ_t δn_tᵀ s_t                   (B7′)
+recurrent dropout (DR4): h_{t−1} ⊙ ρ in (B5′) and in ∂L/∂W_{rz}; in (B6′)
+    (∂L/∂s_t ⊙ r_t + [δr_t, δz_t] W_{rz}) ⊙ ρ, before dh_t ⊙ e_t is added.
 
 Speed (perf notes): all T input projections (F1) are ONE GEMM (or one gather) before the loop,
 written straight into the gate buffer; the forward loop does only (F2) (or F2′ and the s_t W_nᵀ
@@ -61,6 +67,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import dropout
 from .. import init as inits
 from ..activations import sigmoid
 from .elman import input_weight_grad, no_cell_options
@@ -72,7 +79,8 @@ class Cache:
 
     x: (T, B, D) float or (T, B) int64 ids; h: (T+1, B, H) with h[0] = h_0; gates: (T, B, 3H)
     holding r_t, z_t, n_t (after their nonlinearities); m: (T, B, H) = h_{t−1} W_nᵀ + bn (F4)
-    for reset_after=True, else s: (T, B, H) = r_t ⊙ h_{t−1} (F4′); active: (T, B) bool or None."""
+    for reset_after=True, else s: (T, B, H) = r_t ⊙ h_{t−1} (⊙ ρ) (F4′); active: (T, B) bool or
+    None; rmask: (B, H) ρ of (DR3), or None (no recurrent dropout)."""
 
     x: np.ndarray
     h: np.ndarray
@@ -80,6 +88,7 @@ class Cache:
     m: np.ndarray | None
     s: np.ndarray | None
     active: np.ndarray | None
+    rmask: np.ndarray | None = None
 
 
 def input_projection(x, U, b) -> np.ndarray:
@@ -96,11 +105,12 @@ def input_projection(x, U, b) -> np.ndarray:
     return gates
 
 
-def forward(x, h0, U, W, b, bn, reset_after=True, active=None):
+def forward(x, h0, U, W, b, bn, reset_after=True, active=None, rmask=None):
     """Run (F1)–(F6) (reset_after=False: F2′, F4′) over all T steps.
 
     x: (T, B, D) float or (T, B) ids; h0: (B, H); U (3H, D), W (3H, H), b (3H,); bn (H,) or
-    None (reset_after=False); active: (T, B) bool or None. Returns (h, cache), h (T+1, B, H)."""
+    None (reset_after=False); active: (T, B) bool or None; rmask: (B, H) ρ (DR3) or None.
+    Returns (h, cache), h (T+1, B, H)."""
     T, B = x.shape[:2]
     H = W.shape[1]
     gates = input_projection(x, U, b)  # i_t for all t (F1); becomes r_t, z_t, n_t in place
@@ -108,24 +118,27 @@ def forward(x, h0, U, W, b, bn, reset_after=True, active=None):
     h[0] = h0
     extra = np.empty((T, B, H), dtype=W.dtype)  # m_t (F4) or s_t (F4′)
     if reset_after:
-        _forward_after(h, gates, extra, np.ascontiguousarray(W.T), bn, active)
-        return h, Cache(x, h, gates, extra, None, active)
+        _forward_after(h, gates, extra, np.ascontiguousarray(W.T), bn, active, rmask)
+        return h, Cache(x, h, gates, extra, None, active, rmask)
     _forward_before(h, gates, extra, np.ascontiguousarray(W[:2 * H].T), np.ascontiguousarray(W[2 * H:].T),
-                    active)
-    return h, Cache(x, h, gates, None, extra, active)
+                    active, rmask)
+    return h, Cache(x, h, gates, None, extra, active, rmask)
 
 
-def _forward_after(h, gates, m, WT, bn, active):
+def _forward_after(h, gates, m, WT, bn, active, rmask=None):
     """(F2)–(F6) for t = 1 … T, reset_after=True, in place: gates[t−1] holds i_t on entry and
-    [r_t, z_t, n_t] on exit; m[t−1] = m_t; h[t] = h_t. WT: (H, 3H) = Wᵀ, contiguous."""
+    [r_t, z_t, n_t] on exit; m[t−1] = m_t; h[t] = h_t. WT: (H, 3H) = Wᵀ, contiguous;
+    rmask: (B, H) ρ (DR3) or None."""
     H = h.shape[-1]
     q = np.empty((h.shape[1], 3 * H), dtype=h.dtype)
     tmp = np.empty(h.shape[1:], dtype=h.dtype)
+    dropped = None if rmask is None else np.empty_like(tmp)
     hs, gs, ms = list(h), list(gates), list(m)  # per-step views, made once
     for t in range(len(gs)):
         g, h_prev, h_t = gs[t], hs[t], hs[t + 1]
         rz, r, z, n = g[:, :2 * H], g[:, :H], g[:, H:2 * H], g[:, 2 * H:]
-        np.matmul(h_prev, WT, out=q)  # q_t = h_{t−1} Wᵀ, the only product in the loop (F2)
+        h_rec = h_prev if rmask is None else np.multiply(h_prev, rmask, out=dropped)  # h_{t−1} ⊙ ρ (DR3)
+        np.matmul(h_rec, WT, out=q)  # q_t = h_{t−1} Wᵀ, the only product in the loop (F2)
         rz += q[:, :2 * H]
         sigmoid(rz, out=rz)  # r_t, z_t (F3)
         np.add(q[:, 2 * H:], bn, out=ms[t])  # m_t = h_{t−1} W_nᵀ + bn (F4)
@@ -135,20 +148,23 @@ def _forward_after(h, gates, m, WT, bn, active):
         _update(h_t, h_prev, z, n, active, t)
 
 
-def _forward_before(h, gates, s, WrzT, WnT, active):
+def _forward_before(h, gates, s, WrzT, WnT, active, rmask=None):
     """(F2′), (F3), (F4′), (F5), (F6) for t = 1 … T, reset_after=False, in place: as
-    _forward_after, with s[t−1] = s_t. WrzT (H, 2H) = W_{rz}ᵀ, WnT (H, H) = W_nᵀ, contiguous."""
+    _forward_after, with s[t−1] = s_t. WrzT (H, 2H) = W_{rz}ᵀ, WnT (H, H) = W_nᵀ, contiguous;
+    rmask: (B, H) ρ (DR3) or None."""
     H = h.shape[-1]
     q = np.empty((h.shape[1], 2 * H), dtype=h.dtype)
     tmp = np.empty(h.shape[1:], dtype=h.dtype)
+    dropped = None if rmask is None else np.empty_like(tmp)
     hs, gs, ss = list(h), list(gates), list(s)
     for t in range(len(gs)):
         g, h_prev, h_t = gs[t], hs[t], hs[t + 1]
         rz, r, z, n = g[:, :2 * H], g[:, :H], g[:, H:2 * H], g[:, 2 * H:]
-        np.matmul(h_prev, WrzT, out=q)  # q_t = h_{t−1} W_{rz}ᵀ (F2′)
+        h_rec = h_prev if rmask is None else np.multiply(h_prev, rmask, out=dropped)  # h_{t−1} ⊙ ρ (DR3)
+        np.matmul(h_rec, WrzT, out=q)  # q_t = h_{t−1} W_{rz}ᵀ (F2′)
         rz += q
         sigmoid(rz, out=rz)  # r_t, z_t (F3)
-        np.multiply(r, h_prev, out=ss[t])  # s_t = r_t ⊙ h_{t−1} (F4′)
+        np.multiply(r, h_rec, out=ss[t])  # s_t = r_t ⊙ h_{t−1} (F4′)
         np.matmul(ss[t], WnT, out=tmp)  # s_t W_nᵀ, the second product of the step (F4′)
         n += tmp
         np.tanh(n, out=n)  # n_t (F4′)
@@ -169,11 +185,12 @@ def backward(cache: Cache, G, dh_T, U, W, need_dx: bool):
 
     G: (T, B, H) ∂L/∂h_t from the head or the layer above (read only); dh_T: (B, H) ∂L/∂h_T
     from outside, or None. Returns (grads {U, W, b[, bn]}, dx (T, B, D) or None, dh0 (B, H))."""
-    x, h, gates, active = cache.x, cache.h, cache.gates, cache.active
+    x, h, gates, active, rmask = cache.x, cache.h, cache.gates, cache.active, cache.rmask
     T, B, H = G.shape
     dh = np.zeros((B, H), dtype=W.dtype) if dh_T is None else dh_T.astype(W.dtype, copy=True)
     r, z, n = gates[..., :H], gates[..., H:2 * H], gates[..., 2 * H:]
     h_prev = h[:-1]
+    h_rec = dropout.apply(h_prev, rmask)  # h_{t−1} ⊙ ρ, where it entered the products (DR3)
     a = None if active is None else active[..., None]
     # e_t = a_t z_t + (1 − a_t) for every t (B6)
     e = z.copy()
@@ -198,15 +215,15 @@ def backward(cache: Cache, G, dh_T, U, W, need_dx: bool):
     if cache.m is not None:
         dr *= cache.m  # m r (1 − r) (B4)
         dq[..., 2 * H:] = r  # δn ⊙ r (B5) once scaled by δn
-        dh = _backward_after(G, W, dh, dq, dn, e)
+        dh = _backward_after(G, W, dh, dq, dn, e, rmask)
     else:
-        dr *= h_prev  # h_{t−1} r (1 − r) (B5′)
-        dh = _backward_before(G, W, dh, dq, dn, e, r)
+        dr *= h_rec  # h_{t−1} r (1 − r) (B5′) (DR4)
+        dh = _backward_before(G, W, dh, dq, dn, e, r, rmask)
     rows_q = dq.reshape(T * B, -1)
     if cache.m is not None:
-        grads = {"W": rows_q.T @ h_prev.reshape(T * B, H)}  # Σ_t δq_tᵀ h_{t−1} (B7)
+        grads = {"W": rows_q.T @ h_rec.reshape(T * B, H)}  # Σ_t δq_tᵀ h_{t−1} (B7) (DR4)
     else:
-        grads = {"W": np.concatenate([rows_q.T @ h_prev.reshape(T * B, H),  # Σ [δr, δz]ᵀ h_{t−1} (B7′)
+        grads = {"W": np.concatenate([rows_q.T @ h_rec.reshape(T * B, H),  # Σ [δr, δz]ᵀ h_{t−1} (B7′) (DR4)
                                       dn.reshape(T * B, H).T @ cache.s.reshape(T * B, H)])}  # Σ δnᵀ s (B7′)
     rows_i = np.concatenate([dq[..., :2 * H], dn], axis=-1).reshape(T * B, 3 * H)  # δi_t (B5)
     grads["U"] = input_weight_grad(rows_i, x, U, active)  # Σ_t δi_tᵀ x_t (B8)
@@ -217,10 +234,10 @@ def backward(cache: Cache, G, dh_T, U, W, need_dx: bool):
     return grads, dx, dh  # dh is now ∂L/∂h_0 (B12)
 
 
-def _backward_after(G, W, dh, dq, dn, e):
+def _backward_after(G, W, dh, dq, dn, e, rmask=None):
     """(B1)–(B6) for t = T … 1, reset_after=True. dq (T, B, 3H) holds [m r(1 − r),
     a z(1 − z)(h_{t−1} − n), r] and dn (T, B, H) a (1 − z)(1 − n²) on entry, δq_t and δn_t on exit.
-    dh (B, H): ∂L/∂h_T, overwritten. Returns ∂L/∂h_0 (B, H)."""
+    dh (B, H): ∂L/∂h_T, overwritten; rmask: (B, H) ρ (DR4) or None. Returns ∂L/∂h_0 (B, H)."""
     H = dh.shape[1]
     nxt, tmp = np.empty_like(dh), np.empty_like(dh)
     Gs, dqs, dns, es = list(G), list(dq), list(dn), list(e)  # per-step views, made once
@@ -232,16 +249,19 @@ def _backward_after(G, W, dh, dq, dn, e):
         d[:, :H] *= dn_t  # δr_t = δn_t ⊙ m_t ⊙ r_t (1 − r_t) (B4)
         d[:, 2 * H:] *= dn_t  # δn_t ⊙ r_t, the n block of δq_t (B5)
         np.matmul(d, W, out=nxt)  # δq_t W, the only product in the loop (B6)
+        if rmask is not None:
+            nxt *= rmask  # (δq_t W) ⊙ ρ (DR4)
         np.multiply(dh, es[t], out=tmp)
         nxt += tmp  # + dh_t ⊙ e_t (B6)
         dh, nxt = nxt, dh
     return dh
 
 
-def _backward_before(G, W, dh, drz, dn, e, r):
+def _backward_before(G, W, dh, drz, dn, e, r, rmask=None):
     """(B1)–(B3), (B4′)–(B6′) for t = T … 1, reset_after=False. drz (T, B, 2H) holds
-    [h_{t−1} r(1 − r), a z(1 − z)(h_{t−1} − n)] and dn a (1 − z)(1 − n²) on entry, [δr_t, δz_t]
-    and δn_t on exit; r (T, B, H). dh (B, H): ∂L/∂h_T, overwritten. Returns ∂L/∂h_0."""
+    [(h_{t−1} ⊙ ρ) r(1 − r), a z(1 − z)(h_{t−1} − n)] and dn a (1 − z)(1 − n²) on entry,
+    [δr_t, δz_t] and δn_t on exit; r (T, B, H); rmask: (B, H) ρ (DR4) or None. dh (B, H): ∂L/∂h_T,
+    overwritten. Returns ∂L/∂h_0."""
     H = dh.shape[1]
     Wrz, Wn = W[:2 * H], W[2 * H:]  # row blocks: contiguous views
     nxt, tmp, ds = np.empty_like(dh), np.empty_like(dh), np.empty_like(dh)
@@ -256,6 +276,8 @@ def _backward_before(G, W, dh, drz, dn, e, r):
         np.matmul(d, Wrz, out=nxt)  # [δr_t, δz_t] W_{rz}, the second product (B6′)
         np.multiply(ds, rs[t], out=tmp)
         nxt += tmp  # + ∂L/∂s_t ⊙ r_t (B6′)
+        if rmask is not None:
+            nxt *= rmask  # both paths through h_{t−1} ⊙ ρ (DR4)
         np.multiply(dh, es[t], out=tmp)
         nxt += tmp  # + dh_t ⊙ e_t (B6′)
         dh, nxt = nxt, dh
@@ -275,13 +297,14 @@ def step_back(cache: Cache, t: int, dh, W):
         e = np.where(a, z, 1)  # e_t = a_t z_t + (1 − a_t) (B6)
     dz = dh * (a * (h_prev - n) * z * (1 - z))  # δz_t (B2)
     dn = dh * (a * (1 - z) * (1 - n * n))  # δn_t (B3)
+    rho = 1 if cache.rmask is None else cache.rmask  # the recurrent dropout mask ρ (DR3, DR4)
     if cache.m is not None:
         dr = dn * (cache.m[s] * r * (1 - r))  # δr_t (B4)
-        back = np.concatenate([dr, dz, dn * r], axis=-1) @ W  # δq_t W (B5), (B6)
+        back = (np.concatenate([dr, dz, dn * r], axis=-1) @ W) * rho  # δq_t W (B5), (B6)
     else:
         ds = dn @ W[2 * H:]  # ∂L/∂s_t = δn_t W_n (B4′)
-        dr = ds * (h_prev * r * (1 - r))  # δr_t (B5′)
-        back = np.concatenate([dr, dz], axis=-1) @ W[:2 * H] + ds * r  # (B6′)
+        dr = ds * (h_prev * rho * r * (1 - r))  # δr_t (B5′)
+        back = (np.concatenate([dr, dz], axis=-1) @ W[:2 * H] + ds * r) * rho  # (B6′)
     return back + dh * e  # + dh_t ⊙ e_t (B6)
 
 
@@ -347,8 +370,8 @@ class GRU:
             return self.from_torch_weights(w)
         return {"U": w["weight_ih"], "W": w["weight_hh"], "b": w["bias_ih"] + w["bias_hh"]}
 
-    def forward(self, x, state0, p, active):
-        h, cache = forward(x, state0[0], p["U"], p["W"], p["b"], p.get("bn"), self.reset_after, active)
+    def forward(self, x, state0, p, active, rmask=None):
+        h, cache = forward(x, state0[0], p["U"], p["W"], p["b"], p.get("bn"), self.reset_after, active, rmask)
         return h[1:], cache, (h[-1],)  # frozen past each end, so h_T is the last valid state
 
     def backward(self, cache, G, dstate_T, p, need_dx):

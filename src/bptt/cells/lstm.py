@@ -9,6 +9,8 @@ a = [a_i a_f a_g a_o] holds one block of H columns per gate.
 
 Forward, for t = 1 … T, from (h_0, c_0):
     a_t = x_t Uᵀ + h_{t−1} Wᵀ + b                                                   (F1)
+          (recurrent dropout: (h_{t−1} ⊙ ρ) Wᵀ, ρ (B, P|H) the layer's mask, dropout.py
+          DR3; c_{t−1}'s path is not dropped)
     i_t = σ(a_i),  f_t = σ(a_f),  g_t = tanh(a_g),  o_t = σ(a_o)                      (F2)
     c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t                                                 (F3)
     m_t = o_t ⊙ tanh(c_t)                                                           (F4)
@@ -29,9 +31,10 @@ Backward. G_t = ∂L/∂h_t through everything except step t+1 (the head, or the
     δi_t = ∂L/∂c_t ⊙ g_t ⊙ i_t (1 − i_t),   δf_t = ∂L/∂c_t ⊙ c_{t−1} ⊙ f_t (1 − f_t),
     δg_t = ∂L/∂c_t ⊙ i_t ⊙ (1 − g_t²)                  (all times α_t)               (B5)
     ∂L/∂h_{t−1} ∋ δa_t W        the ONLY product of the loop: (B, 4H) × (4H, P|H)      (B6)
+                  (recurrent dropout: (δa_t W) ⊙ ρ, before the frozen rows' pass-through, DR4)
     ∂L/∂c_{t−1} = ∂L/∂c_t ⊙ f_t   (frozen rows: ∂L/∂c_t itself, by F6)               (B7)
 After the loop, one GEMM or sum each over all T·B rows:
-    ∂L/∂W = Σ_t δa_tᵀ h_{t−1}                                                       (B8)
+    ∂L/∂W = Σ_t δa_tᵀ h_{t−1}     (recurrent dropout: h_{t−1} ⊙ ρ, DR4)             (B8)
     ∂L/∂U = Σ_t δa_tᵀ x_t     (ids: scatter-add, elman.input_weight_grad)          (B9)
     ∂L/∂b = Σ_t δa_t          (= torch's bias_ih.grad = bias_hh.grad)               (B10)
     ∂L/∂R = Σ_t α_t (∂L/∂h_t)ᵀ m_t                    (proj_size only)              (B11)
@@ -55,6 +58,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import dropout
 from .. import init as inits
 from .elman import input_weight_grad, no_cell_options
 
@@ -66,7 +70,8 @@ class Cache:
     """What the backward needs from the forward. x: (T, B, D) float or (T, B) int64 ids;
     gates: (T, B, 4H) the activated [i f g o]; c: (T+1, B, H), c[0] = c_0; tc: (T, B, H) =
     tanh(c_t) (of the unfrozen c_t); h: (T+1, B, P|H), h[0] = h_0; m: (T, B, H) = o ⊙ tanh(c_t)
-    with proj_size, else None (m_t = h_t); active: (T, B) bool or None."""
+    with proj_size, else None (m_t = h_t); active: (T, B) bool or None; rmask: (B, P|H) ρ of
+    (DR3), or None (no recurrent dropout)."""
 
     x: np.ndarray
     gates: np.ndarray
@@ -75,6 +80,7 @@ class Cache:
     h: np.ndarray
     m: np.ndarray | None
     active: np.ndarray | None
+    rmask: np.ndarray | None = None
 
 
 def _halves(H: int, dtype) -> np.ndarray:
@@ -84,12 +90,12 @@ def _halves(H: int, dtype) -> np.ndarray:
     return s
 
 
-def forward(x, h0, c0, U, W, b, R=None, active=None):
+def forward(x, h0, c0, U, W, b, R=None, active=None, rmask=None):
     """Run (F1)–(F6) over all T steps.
 
     x: (T, B, D) float or (T, B) ids in [0, D); h0 (B, P|H), c0 (B, H); U (4H, D), W (4H, P|H),
-    b (4H,), R (P, H) or None; active: (T, B) bool or None. Returns the Cache (h[1:] are the
-    outputs h_1 … h_T, h[-1], c[-1] the final state)."""
+    b (4H,), R (P, H) or None; active: (T, B) bool or None; rmask: (B, P|H) ρ (DR3) or None.
+    Returns the Cache (h[1:] are the outputs h_1 … h_T, h[-1], c[-1] the final state)."""
     T, B = x.shape[:2]
     H = W.shape[0] // 4
     dt = W.dtype
@@ -109,15 +115,17 @@ def forward(x, h0, c0, U, W, b, R=None, active=None):
     tc = np.empty((T, B, H), dtype=dt)
     m = None if R is None else np.empty((T, B, H), dtype=dt)
     RT = None if R is None else np.ascontiguousarray(R.T)
-    _forward_loop(gates, h, c, tc, m, WTs, RT, active)
-    return Cache(x, gates, c, tc, h, m, active)
+    _forward_loop(gates, h, c, tc, m, WTs, RT, active, rmask)
+    return Cache(x, gates, c, tc, h, m, active, rmask)
 
 
-def _forward_loop(gates, h, c, tc, m, WTs, RT, active):
+def _forward_loop(gates, h, c, tc, m, WTs, RT, active, rmask=None):
     """(F1)–(F6) for t = 1 … T, in place: gates[t] holds the halved x_t Uᵀ + b on entry and
-    [i f g o] on exit; h, c, tc, m are filled. WTs: Wᵀ with its i, f, o columns halved."""
+    [i f g o] on exit; h, c, tc, m are filled. WTs: Wᵀ with its i, f, o columns halved;
+    rmask: (B, P|H) ρ (DR3) or None."""
     H = c.shape[-1]
     rec = np.empty(gates.shape[1:], dtype=gates.dtype)
+    dropped = None if rmask is None else np.empty(h.shape[1:], dtype=h.dtype)
     tmp = np.empty(c.shape[1:], dtype=c.dtype)
     # the per-step views, made once rather than by slicing in the loop
     a_, if_, o_ = list(gates), list(gates[..., :2 * H]), list(gates[..., 3 * H:])
@@ -129,7 +137,8 @@ def _forward_loop(gates, h, c, tc, m, WTs, RT, active):
         partial = ~active.all(axis=1)
     for t in range(len(a_)):
         a = a_[t]
-        np.matmul(hs[t], WTs, out=rec)  # h_{t−1} Wᵀ, halved where (F2') wants it (F1)
+        h_prev = hs[t] if rmask is None else np.multiply(hs[t], rmask, out=dropped)  # h_{t−1} ⊙ ρ (DR3)
+        np.matmul(h_prev, WTs, out=rec)  # h_{t−1} Wᵀ, halved where (F2') wants it (F1)
         a += rec
         np.tanh(a, out=a)  # g = tanh(a_g); tanh(a/2) in the i, f, o columns (F2)
         for sig in (if_[t], o_[t]):  # σ(a) = (1 + tanh(a/2)) / 2 (F2')
@@ -153,8 +162,8 @@ def backward(cache: Cache, G, dh_T, dc_T, U, W, R=None, need_dx=False):
     G: (T, B, P|H) ∂L/∂h_t from the head or the layer above (read only); dh_T (B, P|H) and
     dc_T (B, H): ∂L/∂h_T, ∂L/∂c_T from outside, or None. Returns (grads {U, W, b[, R]}, dx,
     dh0, dc0): dx (T, B, D) when need_dx (float inputs), else None."""
-    x, gates, c, tc, h, m, active = (cache.x, cache.gates, cache.c, cache.tc, cache.h, cache.m,
-                                     cache.active)
+    x, gates, c, tc, h, m, active, rmask = (cache.x, cache.gates, cache.c, cache.tc, cache.h, cache.m,
+                                            cache.active, cache.rmask)
     T, B, Hh = G.shape
     H = c.shape[-1]
     dt = W.dtype
@@ -204,6 +213,8 @@ def backward(cache: Cache, G, dh_T, dc_T, U, W, R=None, need_dx=False):
         d3[t] *= dc[:, None, :]  # δi, δf, δg (B5)
         do[t] *= dm  # δo (B4)
         np.matmul(ds[t], W, out=nxt)  # δa_t W, the only product of the loop (B6)
+        if rmask is not None:
+            nxt *= rmask  # (δa_t W) ⊙ ρ (DR4)
         if active is not None and partial[t]:
             nxt += dh * frozen[t]  # frozen rows pass ∂L/∂h_t straight back (B1)
         dc *= Fs[t]  # ∂L/∂c_{t−1} (B7)
@@ -211,7 +222,7 @@ def backward(cache: Cache, G, dh_T, dc_T, U, W, R=None, need_dx=False):
     rows = delta.reshape(T * B, 4 * H)
     grads = {
         "U": input_weight_grad(rows, x, U, active),  # (B9)
-        "W": rows.T @ h[:-1].reshape(T * B, Hh),  # Σ_t δa_tᵀ h_{t−1} (B8)
+        "W": rows.T @ dropout.apply(h[:-1], rmask).reshape(T * B, Hh),  # Σ_t δa_tᵀ (h_{t−1} ⊙ ρ) (B8) (DR4)
         "b": rows.sum(axis=0, dtype=np.float64).astype(dt),  # Σ_t δa_t (B10), float64 sum
     }
     if R is not None:
@@ -241,6 +252,8 @@ def step_back(cache: Cache, t: int, dh, dc, W, R=None):
     if active is not None:
         delta *= active  # α_t in (B4)–(B5)
     back = delta @ W  # δa_t W (B6)
+    if cache.rmask is not None:
+        back *= cache.rmask  # through the recurrent dropout mask (DR4)
     if active is not None:
         back += dh * ~active  # frozen rows pass ∂L/∂h_t straight back (B1)
     return back, dc * F  # ∂L/∂h_{t−1}, ∂L/∂c_{t−1} (B7)
@@ -323,8 +336,8 @@ class LSTM:
             p["b"][H:2 * H] = self.forget_bias
         return p
 
-    def forward(self, x, state0, p, active):
-        cache = forward(x, state0[0], state0[1], p["U"], p["W"], p["b"], p.get("R"), active)
+    def forward(self, x, state0, p, active, rmask=None):
+        cache = forward(x, state0[0], state0[1], p["U"], p["W"], p["b"], p.get("R"), active, rmask)
         return cache.h[1:], cache, (cache.h[-1], cache.c[-1])  # frozen: the last valid state
 
     def backward(self, cache, G, dstate_T, p, need_dx):

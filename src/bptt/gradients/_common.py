@@ -37,3 +37,11 @@ def elman_only(net, method: str, why: str) -> None:
     if net.cell.name != "elman":
         raise ValueError(f"method={method!r} is written for the Elman cell ({why}); got cell="
                          f"{net.cell.name!r}: use method='bptt' or method='tbptt'")
+
+
+def no_recurrent_dropout(net, batch, method: str, why: str) -> None:
+    """Raise a ValueError naming recurrent_dropout when ``batch`` carries recurrent masks
+    (dropout.py DR3) and ``method`` runs its own Elman recursion, which does not apply them."""
+    if batch.masks is not None and net.recurrent_dropout:
+        raise ValueError(f"method={method!r} does not support recurrent_dropout (dropout_rng with "
+                         f"recurrent_dropout > 0): {why}; use method='bptt' or method='tbptt'")

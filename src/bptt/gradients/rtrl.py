@@ -20,9 +20,10 @@ Cost, per step and sequence: W P_{t−1}^W is (H × H)·(H × H²): O(H⁴) time
 numbers: O(H³) memory, independent of T. Nothing of the past is stored, so ∂L_t/∂θ is
 available at step t: ``Online`` is that use; ``loss_and_grad`` sums its steps.
 
-Not supported, with a ValueError: bidirectional=True (the reverse direction needs the future,
-which a forward-in-time method does not have) and input_grad=True (∂L/∂x_t for every t would
-need a sensitivity per input step; that is a backward quantity — use bptt).
+Not supported, with a ValueError: dropout and recurrent_dropout (dropout.py), bidirectional=True
+(the reverse direction needs the future, which a forward-in-time method does not have) and
+input_grad=True (∂L/∂x_t for every t would need a sensitivity per input step; that is a
+backward quantity — use bptt).
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from .. import activations
 from ..batch import Batch, make_batch
 from ..cells import elman
 from ..outputs import param_name
-from ._common import elman_only, no_bidirectional, no_options, ordered
+from ._common import elman_only, no_bidirectional, no_options, no_recurrent_dropout, ordered
 
 _WHY_BIDIRECTIONAL = "RTRL runs forward in time and the reverse direction needs the future"
 
@@ -45,6 +46,7 @@ def loss_and_grad(net, batch, input_grad=False, **options):
     if input_grad:
         raise ValueError("method='rtrl' does not support input_grad=True: ∂L/∂x_t is a backward "
                          "quantity (it needs the losses after t); use method='bptt' or 'unrolled'")
+    no_recurrent_dropout(net, batch, "rtrl", "its sensitivities (R1) are of the undropped h_{t−1} Wᵀ")
     if batch.masks is not None:
         raise ValueError("method='rtrl' does not support dropout (dropout_rng with dropout > 0): its "
                          "sensitivities (R1) read x_t directly; use method='bptt' or method='tbptt'")

@@ -25,6 +25,8 @@ file is the reference that shows it is the same sum. Written for clarity, not sp
 
 Stacked layers: the layer above hands G_t = ∂L/∂x_t of its own sum (U5) to the layer below;
 the reverse direction of a bidirectional layer is the same sum over its reversed sequence.
+Dropout on the layers' inputs and the head's (dropout.py DR1–DR2) is net.run's and net.backprop's;
+recurrent_dropout (DR3) is not supported (ValueError): (U2) and (U3) are the undropped step's.
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ import numpy as np
 
 from .. import activations
 from ..cells import elman
-from ._common import elman_only, no_options, ordered
+from ._common import elman_only, no_options, no_recurrent_dropout, ordered
 
 
 def loss_and_grad(net, batch, input_grad=False, **options):
@@ -40,6 +42,7 @@ def loss_and_grad(net, batch, input_grad=False, **options):
     are walked top to bottom by net.backprop, each one's sum computed by ``layer_sum``."""
     no_options("unrolled", options)
     elman_only(net, "unrolled", "its Jacobians (U2) are diag(f'(z)) W")
+    no_recurrent_dropout(net, batch, "unrolled", "its Jacobians (U2) and terms (U3) are the undropped step's")
     trace = net.run(batch)  # forward (F1)–(F3), every state kept
     loss, head, G_top = net.head_backward(batch, trace.top)  # L, {V, c}, G_t = ∂L_t/∂h_t (B8)
     def layer(cache, G, dstate_T, p, need_dx):  # the cell's backward signature, for net.backprop
