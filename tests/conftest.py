@@ -252,23 +252,11 @@ def _fd_grad(net, name, x, y, mask=None, h0=None, lengths=None, eps=1e-5, dropou
     """Central differences of net.loss with respect to net.params[name] (every entry); the
     step ε = 1e-5 ≈ (3u)^(1/3) balances truncation and round-off (see test_gradcheck.py).
     dropout_seed: every loss draws its dropout masks from a Generator of this seed (fixed masks)."""
-    theta = net.params[name]
-    flat = theta.reshape(-1)
-    out = np.empty(flat.size)
-
     def loss():
         rng = None if dropout_seed is None else np.random.default_rng(dropout_seed)
         return net.loss(x, y, mask, h0, lengths, dropout_rng=rng)
 
-    for i in range(flat.size):
-        saved = flat[i]
-        flat[i] = saved + eps
-        up = loss()
-        flat[i] = saved - eps
-        down = loss()
-        flat[i] = saved
-        out[i] = (up - down) / (2 * eps)
-    return out.reshape(theta.shape)
+    return _fd_array(loss, net.params[name], eps)
 
 
 def _fd_array(f, a, eps=1e-5) -> np.ndarray:
@@ -517,15 +505,38 @@ def _torch_chunks(net, case: GCase, k: int) -> dict:
     return _result(net, P, xt, ids, h0, total)
 
 
+def _torch_trained(rnn, linear, opt, x, y, steps=5):
+    """Train torch's ``rnn`` + ``linear`` ``steps`` steps with ``opt`` on the library's loss
+    L = (1/B) Σ_b Σ_t CE(softmax(linear(h_t)), y_t) (losses.py L1); return the loss at the
+    trained parameters, its gradients in the modules (.grad), and the first step's loss."""
+    import torch
+
+    def loss():
+        out = linear(rnn(x)[0])
+        return torch.nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1),
+                                                 reduction="sum") / x.shape[1]
+    first = None
+    for _ in range(steps):
+        opt.zero_grad()
+        value = loss()
+        value.backward()
+        opt.step()
+        first = value.item() if first is None else first
+    opt.zero_grad()
+    value = loss()
+    value.backward()
+    return value, first
+
+
 def _expose(helper):
     """A session fixture, named like ``helper`` without its underscore, that returns it."""
     return pytest.fixture(scope="session", name=helper.__name__.lstrip("_"))(lambda: helper)
 
 
 (reference_bptt, errata_case, make_case, kink_free_case, torch_loop, rel_err, fd_err, fd_grad, gcase,
- torch_tbptt, torch_chunks) = map(_expose, (
+ torch_tbptt, torch_chunks, torch_trained) = map(_expose, (
     _reference_bptt, _errata_case, _make_case, _kink_free_case, _torch_loop, _rel_err, _fd_err, _fd_grad,
-    _gcase, _torch_tbptt, _torch_chunks))
+    _gcase, _torch_tbptt, _torch_chunks, _torch_trained))
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+from conftest import _fd_array
 import pytest
 import torch
 
@@ -47,18 +48,9 @@ def gru_case(make_case, reset_after, *args, **kwargs):
 
 
 def fd(f, a, eps=EPS):
-    """Central differences of the scalar f() with respect to every entry of the array a (perturbed in place)."""
-    flat = a.reshape(-1)
-    out = np.empty(flat.size)
-    for i in range(flat.size):
-        saved = flat[i]
-        flat[i] = saved + eps
-        up = f()
-        flat[i] = saved - eps
-        down = f()
-        flat[i] = saved
-        out[i] = (up - down) / (2 * eps)
-    return out.reshape(a.shape)
+    """Central differences of the scalar f() with respect to every entry of the array a (perturbed
+    in place): conftest's one implementation, at this file's step ε."""
+    return _fd_array(f, a, eps)
 
 
 def assert_fd(fd_err, analytic, numeric, what):

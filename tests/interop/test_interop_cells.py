@@ -76,14 +76,6 @@ def test_state_dicts_name_the_cell_or_let_it_be_inferred(cell, opts):
     assert back.cell.name == cell and not back.params["b2_rev"].any() and not back.params["c"].any()
 
 
-def torch_loss(rnn, linear, x, y):
-    """L = (1/B) Σ_b Σ_t CE(softmax(linear(h_t)), y_t): the library's loss (losses.py L1)."""
-    out, _ = rnn(x)
-    logits = linear(out)
-    return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1),
-                                             reduction="sum") / x.shape[1]
-
-
 def adjoint_of_import(cell, ours: dict, like: dict) -> dict:
     """{torch name: ∂L/∂w} from our {base: ∂L/∂p}, entry by entry: ∂L/∂w_i = ⟨∂L/∂p,
     from_torch_weights(e_i)⟩ (e_i the i-th unit weight; the import map is linear), so a sum of
@@ -100,23 +92,14 @@ def adjoint_of_import(cell, ours: dict, like: dict) -> dict:
 
 
 @pytest.mark.parametrize("cell,opts", CASES, ids=IDS)
-def test_torch_trained_model_imports_with_the_same_loss_and_gradient(cell, opts):
+def test_torch_trained_model_imports_with_the_same_loss_and_gradient(cell, opts, torch_trained):
     torch.manual_seed(1)
     rnn = torch_module(cell, opts, 2, True, D=4, H=5)
     width = getattr(rnn, "proj_size", 0) or 5
     linear = torch.nn.Linear(2 * width, 3, dtype=torch.float64)
     opt = torch.optim.Adam(list(rnn.parameters()) + list(linear.parameters()), lr=0.05)
     x, y = torch.randn(6, 8, 4, dtype=torch.float64), torch.randint(0, 3, (6, 8))
-    first = None
-    for _ in range(5):
-        opt.zero_grad()
-        loss = torch_loss(rnn, linear, x, y)
-        loss.backward()
-        opt.step()
-        first = loss.item() if first is None else first
-    opt.zero_grad()
-    loss = torch_loss(rnn, linear, x, y)
-    loss.backward()
+    loss, first = torch_trained(rnn, linear, opt, x, y)
     assert loss.item() < first  # it did train
     net = from_torch(rnn, linear)
     ours, grads = net.loss_and_grad(x.numpy(), y.numpy())

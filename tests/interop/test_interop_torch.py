@@ -81,32 +81,15 @@ def test_outputs_agree_to_float64_precision(arch):
     np.testing.assert_allclose(net.forward(ids).h, out_ids.numpy(), rtol=1e-12, atol=1e-14)
 
 
-def torch_loss(rnn, linear, x, y):
-    """L = (1/B) Σ_b Σ_t CE(softmax(linear(h_t)), y_t): the library's loss (losses.py L1)."""
-    out, _ = rnn(x)
-    logits = linear(out)
-    return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1),
-                                             reduction="sum") / x.shape[1]
-
-
 @pytest.mark.parametrize("arch", ["2-bi-tanh", "3-relu"])
-def test_torch_trained_model_imports_with_the_same_loss_and_gradient(arch):
+def test_torch_trained_model_imports_with_the_same_loss_and_gradient(arch, torch_trained):
     torch.manual_seed(1)
     L, bi, act = ARCHS[arch]
     rnn = torch.nn.RNN(4, 5, L, nonlinearity=act, bidirectional=bi, dtype=torch.float64)
     linear = torch.nn.Linear(5 * (2 if bi else 1), 3, dtype=torch.float64)
     opt = torch.optim.SGD(list(rnn.parameters()) + list(linear.parameters()), lr=0.1)
     x, y = torch.randn(6, 8, 4, dtype=torch.float64), torch.randint(0, 3, (6, 8))
-    first = None
-    for _ in range(5):
-        opt.zero_grad()
-        loss = torch_loss(rnn, linear, x, y)
-        loss.backward()
-        opt.step()
-        first = loss.item() if first is None else first
-    opt.zero_grad()
-    loss = torch_loss(rnn, linear, x, y)
-    loss.backward()
+    loss, first = torch_trained(rnn, linear, opt, x, y)
     assert loss.item() < first  # it did train
     net = from_torch(rnn, linear)
     ours, grads = net.loss_and_grad(x.numpy(), y.numpy())
