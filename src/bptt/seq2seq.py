@@ -100,7 +100,7 @@ class Seq2Seq:
         if enc_parts != dec_parts:
             raise ValueError(f"the bridge carries the encoder's whole state into the decoder: cell="
                              f"{self.encoder.cell.name!r} has {enc_parts} state part(s), decoder_cell="
-                             f"{self.decoder.cell.name!r} {dec_parts}; pick cells with the same state")
+                             f"{self.decoder.cell.name!r} {dec_parts}; pick cells with the same parts of state")
         self.seed = None if seed is None else int(seed)
         self.dtype = _float_dtype(dtype)
         self._enc_names = [k for k in self.encoder.params if k not in ("V", "c")]

@@ -83,8 +83,7 @@ def loss_and_grad(net, batch, input_grad=False, *, k1=None, k2=None, **options):
     dstate0 = tuple(np.zeros_like(part) for part in batch.state0)
     dx = np.zeros(batch.x.shape, dtype=net.dtype) if input_grad else None
     loss, prev = 0.0, 0
-    while prev < T:
-        tau = min(prev + k1, T)  # the next update (update_times, one at a time)
+    for tau in update_times(T, k1):  # the updates, in order; prev is the one before
         lo = max(0, tau - k2)
         active = None if batch.active is None else batch.active[lo:tau]
         masks = None if batch.masks is None else [dropout.window(m, lo, tau) for m in batch.masks]
