@@ -1,4 +1,5 @@
-"""JAX CPU: the same Elman RNN, ``lax.scan`` over time inside ``jax.value_and_grad``, jitted.
+"""JAX CPU: the same RNN (Elman, LSTM or GRU), ``lax.scan`` over time inside
+``jax.value_and_grad``, jitted.
 
 Formulation (the idiomatic fast one, giving JAX the same algorithmic advantages as the
 library): the input projection ``x Uᵀ + b`` is one GEMM over all T·B rows (for id inputs a
@@ -7,6 +8,12 @@ recurrence ``h_t = tanh(xu_t + h_{t-1} Wᵀ)`` is inside the scan, and the outpu
 ``h Vᵀ + c`` plus the log-softmax cross-entropy is one GEMM after it. With --update the SGD
 update is fused into the same jitted function. Compilation (lower + compile) is timed
 separately and reported as compile_seconds.
+
+Gated cells, with torch's equations and gate order (shapes.py's G·H-row U, W, b): the scan
+carries (h, c) for the LSTM, a = xu_t + h Wᵀ split into i, f, g, o,
+c = σ(f) c + σ(i) tanh(g), h = σ(o) tanh(c); for the GRU q = h Wᵀ split into r, z, n blocks,
+r, z = σ(xu_rz + q_rz), n = tanh(xu_n + r ⊙ (q_n + bn)), h = n + z ⊙ (h − n). Both start from
+zero states.
 """
 from __future__ import annotations
 
@@ -23,16 +30,42 @@ from shapes import Shape
 NAME = "jax"
 
 
-def _build(s: Shape, update: bool, lr: float):
-    def loss_fn(p, x, y):
-        xu = (p["E"][x] if s.ids else x @ p["U"].T) + p["b"]  # (T, B, H)
-
-        def cell(h, xu_t):
-            h = jnp.tanh(xu_t + h @ p["W"].T)
+def _scan(cell: str, p, xu, B: int, H: int):
+    """The recurrence over xu (T, B, G·H) = x_t Uᵀ + b; returns h_1 … h_T (T, B, H)."""
+    W = p["W"]
+    if cell == "elman":
+        def step(h, xu_t):
+            h = jnp.tanh(xu_t + h @ W.T)
             return h, h
+        carry = jnp.zeros((B, H), xu.dtype)
+    elif cell == "lstm":
+        def step(hc, xu_t):
+            h, c = hc
+            i, f, g, o = jnp.split(xu_t + h @ W.T, 4, axis=-1)
+            c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+            h = jax.nn.sigmoid(o) * jnp.tanh(c)
+            return (h, c), h
+        carry = (jnp.zeros((B, H), xu.dtype), jnp.zeros((B, H), xu.dtype))
+    elif cell == "gru":
+        bn = p["bn"]
 
-        h0 = jnp.zeros((s.B, s.H), xu.dtype)
-        _, hs = lax.scan(cell, h0, xu)  # (T, B, H)
+        def step(h, xu_t):
+            q = h @ W.T
+            r, z = jnp.split(jax.nn.sigmoid(xu_t[:, :2 * H] + q[:, :2 * H]), 2, axis=-1)
+            n = jnp.tanh(xu_t[:, 2 * H:] + r * (q[:, 2 * H:] + bn))
+            h = n + z * (h - n)
+            return h, h
+        carry = jnp.zeros((B, H), xu.dtype)
+    else:
+        raise ValueError(f"cell must be elman, lstm or gru, got {cell!r}")
+    _, hs = lax.scan(step, carry, xu)
+    return hs
+
+
+def _build(s: Shape, update: bool, lr: float, cell: str = "elman"):
+    def loss_fn(p, x, y):
+        xu = (p["E"][x] if s.ids else x @ p["U"].T) + p["b"]  # (T, B, G·H)
+        hs = _scan(cell, p, xu, s.B, s.H)  # (T, B, H)
         logits = hs @ p["V"].T + p["c"]  # (T, B, K)
         logp = jax.nn.log_softmax(logits, axis=-1)
         nll = -jnp.take_along_axis(logp, y[..., None], axis=-1)
@@ -51,7 +84,7 @@ def _build(s: Shape, update: bool, lr: float):
 
 class JaxStep:
     def __init__(self, s: Shape, weights: dict, x: np.ndarray, y: np.ndarray, *,
-                 update: bool = False, lr: float = 1e-4):
+                 update: bool = False, lr: float = 1e-4, cell: str = "elman"):
         self.s, self.update = s, update
         p = dict(weights)
         if s.ids:
@@ -60,12 +93,12 @@ class JaxStep:
         self.p = {k: jnp.asarray(v) for k, v in p.items()}
         self.x = jnp.asarray(x)
         self.y = jnp.asarray(y.astype(np.int32))
-        jitted = jax.jit(_build(s, update=False, lr=lr))
+        jitted = jax.jit(_build(s, update=False, lr=lr, cell=cell))
         t0 = time.perf_counter()
         self._grad = jitted.lower(self.p, self.x, self.y).compile()
         self.compile_seconds = time.perf_counter() - t0
         if update:
-            jitted = jax.jit(_build(s, update=True, lr=lr), donate_argnums=0)
+            jitted = jax.jit(_build(s, update=True, lr=lr, cell=cell), donate_argnums=0)
             t0 = time.perf_counter()
             self._train = jitted.lower(self.p, self.x, self.y).compile()
             self.compile_seconds = time.perf_counter() - t0  # the one that is timed

@@ -1,10 +1,14 @@
 """Benchmark shapes, the shared weights and data, and the analytic FLOP count.
 
 Every implementation gets the same float32 weights and the same batch, made here with
-NumPy from a fixed seed, in the notation of docs (design.md):
+NumPy from a fixed seed, in the notation of docs (design.md), for a cell with G gate blocks
+(elman G = 1, lstm G = 4 in torch's order i, f, g, o, gru G = 3 in the order r, z, n):
 
-    U (H, D)   W (H, H)   b (H,)   V (K, H)   c (K,)
+    U (G·H, D)   W (G·H, H)   b (G·H,)   [gru: bn (H,)]   V (K, H)   c (K,)
     x (T, B, D) float32, or (T, B) int64 token ids;   y (T, B) int64 class ids
+
+b is the library's one bias (torch's bias_ih + bias_hh; for the GRU's n block bias_ih alone,
+and bn is bias_hh's n block, which sits inside r ⊙ (…): src/bptt/cells/gru.py).
 """
 from __future__ import annotations
 
@@ -48,7 +52,11 @@ GRID = [
 BY_NAME = {s.name: s for s in GRID}
 
 
-def step_flops(s: Shape) -> int:
+CELLS = ("elman", "lstm", "gru")
+GATES = {"elman": 1, "lstm": 4, "gru": 3}  # gate blocks G: U, W, b have G·H rows
+
+
+def step_flops(s: Shape, cell: str = "elman") -> int:
     """Floating-point operations of one training step, counting only the matrix products
     (a multiply-add is 2 FLOPs; elementwise work, softmax and gathers are not counted).
 
@@ -65,24 +73,34 @@ def step_flops(s: Shape) -> int:
     forward  = 2·T·B·(D·H + H·H + H·K)
     backward = 2·T·B·(D·H + 2·H·H + 2·H·K)   (about twice the forward)
     total    = 2·T·B·(2·D·H + 3·H·H + 3·H·K)
+
+    Gated cells (G gate blocks): the input and recurrent products are G times as wide
+    (x Uᵀ: D×G·H, h Wᵀ: H×G·H, and their backward products likewise), so
+    total = 2·T·B·(2·G·D·H + 3·G·H·H + 3·H·K).
     """
     T, B, H, K = s.T, s.B, s.H, s.K
     D = 0 if s.ids else s.D
-    forward = 2 * T * B * (D * H + H * H + H * K)
-    backward = 2 * T * B * (D * H + 2 * H * H + 2 * H * K)
+    G = GATES[cell]
+    forward = 2 * T * B * (G * D * H + G * H * H + H * K)
+    backward = 2 * T * B * (G * D * H + 2 * G * H * H + 2 * H * K)
     return forward + backward
 
 
-def make_weights(s: Shape, seed: int = 0) -> dict[str, np.ndarray]:
+def make_weights(s: Shape, seed: int = 0, cell: str = "elman") -> dict[str, np.ndarray]:
     """torch's default initialisation, U(-1/√H, 1/√H) for the RNN, U(-1/√H, 1/√H) for the
-    Linear(H, K) too (its fan-in is H), from a NumPy generator."""
+    Linear(H, K) too (its fan-in is H), from a NumPy generator. (For elman the draws are the
+    same as before the cells existed.)"""
     rng = np.random.default_rng(seed)
     k = 1.0 / np.sqrt(s.H)
+    G = GATES[cell]
 
     def u(*shape):
         return rng.uniform(-k, k, size=shape).astype(np.float32)
 
-    return {"U": u(s.H, s.D), "W": u(s.H, s.H), "b": u(s.H), "V": u(s.K, s.H), "c": u(s.K)}
+    w = {"U": u(G * s.H, s.D), "W": u(G * s.H, s.H), "b": u(G * s.H), "V": u(s.K, s.H), "c": u(s.K)}
+    if cell == "gru":
+        w["bn"] = u(s.H)
+    return w
 
 
 def make_data(s: Shape, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -96,4 +114,8 @@ def make_data(s: Shape, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
 
 
 PARAM_NAMES = ("U", "W", "b", "V", "c")
+
+
+def param_names(cell: str = "elman") -> tuple[str, ...]:
+    return PARAM_NAMES + (("bn",) if cell == "gru" else ())
 LEARNING_RATE = 1e-4  # for --update; small so hundreds of steps stay finite

@@ -127,8 +127,13 @@ def _forward_loop(gates, h, c, tc, m, WTs, RT, active, rmask=None):
     rec = np.empty(gates.shape[1:], dtype=gates.dtype)
     dropped = None if rmask is None else np.empty(h.shape[1:], dtype=h.dtype)
     tmp = np.empty(c.shape[1:], dtype=c.dtype)
+    # σ(a) = 1/2 · tanh(a/2) + 1/2 in the i, f, o columns, g's left as it is (× 1 + 0): two ops
+    # over the whole contiguous (B, 4H) row, not four over the strided [i f] and o views (which
+    # took 1.6–1.9× as long, and 15 % of the loop at T=100 B=32 H=128)
+    scale = _halves(H, gates.dtype)
+    shift = np.where(scale == 1, 0, 0.5).astype(gates.dtype)
     # the per-step views, made once rather than by slicing in the loop
-    a_, if_, o_ = list(gates), list(gates[..., :2 * H]), list(gates[..., 3 * H:])
+    a_, o_ = list(gates), list(gates[..., 3 * H:])
     i_, f_, g_ = list(gates[..., :H]), list(gates[..., H:2 * H]), list(gates[..., 2 * H:3 * H])
     hs, cs, tcs = list(h), list(c), list(tc)
     ms = hs[1:] if m is None else list(m)  # without a projection m_t is h_t itself (F5)
@@ -141,9 +146,8 @@ def _forward_loop(gates, h, c, tc, m, WTs, RT, active, rmask=None):
         np.matmul(h_prev, WTs, out=rec)  # h_{t−1} Wᵀ, halved where (F2') wants it (F1)
         a += rec
         np.tanh(a, out=a)  # g = tanh(a_g); tanh(a/2) in the i, f, o columns (F2)
-        for sig in (if_[t], o_[t]):  # σ(a) = (1 + tanh(a/2)) / 2 (F2')
-            sig *= 0.5
-            sig += 0.5
+        np.multiply(a, scale, out=a)  # σ(a) = (1 + tanh(a/2)) / 2 in i, f, o (F2')
+        np.add(a, shift, out=a)
         np.multiply(f_[t], cs[t], out=cs[t + 1])  # f ⊙ c_{t−1} (F3)
         np.multiply(i_[t], g_[t], out=tmp)  # i ⊙ g (F3)
         cs[t + 1] += tmp
