@@ -27,7 +27,6 @@ so ``bptt sample``/``eval``/``diagnose`` rebuild the task and the model from the
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -35,6 +34,7 @@ import time
 from pathlib import Path
 
 from . import checkpoint
+from . import files
 from .files import atomic_write
 
 KIND = "bptt.train"
@@ -195,8 +195,9 @@ def _data_digests(options: dict) -> dict:
 
 
 def _sha256(path) -> str:
+    """Streamed, of regular files only, at most files.max_data_bytes() (files.sha256)."""
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        return files.sha256(path)
     except OSError as exc:
         raise ValueError(f"cannot read data file {path}: {exc.strerror}") from None
 

@@ -1,0 +1,132 @@
+"""Round two of the reliability work (issue 15): hostile paths and sizes named by checkpoints
+or by the user, metadata with a valid checksum that still lies, two writers on one run
+directory, data files moved mid-run, runs killed before their first or after their last
+checkpoint, symlinks in a run directory. Every case ends in one clear error (exit 2 and one
+line ``bptt: error: …`` on the command line) or in no error at all where the input is
+legitimate. Processes that could run away without the fix run as subprocesses with a memory
+limit and a timeout, so a regression fails the test instead of the machine.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import resource
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from bptt import checkpoint
+from bptt.cli import main
+from bptt.train import train
+
+ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+TEXT = "the quick brown fox jumps over the lazy dog\n" * 40
+
+
+def _limit_memory():  # 1.5 GB of address space: a runaway read fails fast instead of swapping
+    resource.setrlimit(resource.RLIMIT_AS, (1536 * 2**20, 1536 * 2**20))
+
+
+def bptt(*args, timeout=60, cwd=None, limit=True):
+    """The real command; returns (status, stdout, stderr). A timeout is a failure, not a hang."""
+    try:
+        p = subprocess.run([sys.executable, "-m", "bptt", *map(str, args)], env=ENV, capture_output=True, text=True,
+                           timeout=timeout, cwd=cwd, preexec_fn=_limit_memory if limit else None)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"bptt {' '.join(map(str, args))} still running after {timeout} s")
+    return p.returncode, p.stdout, p.stderr
+
+
+def cli(*args):
+    """``bptt.cli.main`` in process: (status, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main([str(a) for a in args])
+    return status, out.getvalue(), err.getvalue()
+
+
+def one_error(status, err, *fragments):
+    """Exit 2 and exactly one stderr line ``bptt: error: …`` holding every fragment."""
+    lines = err.strip().splitlines()
+    assert status == 2 and len(lines) == 1 and lines[0].startswith("bptt: error: "), (status, err)
+    for f in fragments:
+        assert f in lines[0], f"{f!r} not in {lines[0]!r}"
+    return lines[0]
+
+
+def charlm_run(path, text_path, **kw):
+    opts = dict(steps=4, eval_every=2, batch_size=2, minutes=None, progress=False, plot=False)
+    opts.update(kw)
+    return train("charlm", out=path, task_options={"text": str(text_path), "seq_len": 5, "sample_length": 5},
+                 model_options={"hidden_size": 4}, **opts)
+
+
+@pytest.fixture(scope="module")
+def lm(tmp_path_factory):
+    """A tiny finished charlm run and its text."""
+    d = tmp_path_factory.mktemp("round2")
+    (d / "text.txt").write_text(TEXT)
+    charlm_run(d / "run", d / "text.txt")
+    return d
+
+
+def resave(src, dst, arrays_=None, drop=(), **changes):
+    """A copy of checkpoint ``src`` with metadata changed and a VALID checksum."""
+    arrays, meta = checkpoint.load(src)
+    meta = {k: v for k, v in {**meta, **changes}.items() if k not in ("format_version", "created", "sha256")
+            and k not in drop}
+    checkpoint.save(dst, arrays if arrays_ is None else arrays_, meta)
+    return dst
+
+
+# ------------------------------------------------------------------ 1. unbounded reads
+@pytest.mark.parametrize("command", ["eval", "sample", "resume"])
+def test_a_checkpoint_naming_dev_zero_is_refused_without_reading(lm, tmp_path, command):
+    arrays, meta = checkpoint.load(lm / "run" / "last.npz")
+    run = tmp_path / "run"
+    run.mkdir()
+    ckpt = resave(lm / "run" / "last.npz", run / "last.npz",
+                  task_options={**meta["task_options"], "text": "/dev/zero"})
+    args = ["train", "--resume", run, "--steps", "6"] if command == "resume" else [command, ckpt]
+    status, _, err = bptt(*args, timeout=60)
+    one_error(status, err, "/dev/zero", "regular file")
+
+
+def test_a_checkpoint_naming_a_fifo_does_not_block(lm, tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    arrays, meta = checkpoint.load(lm / "run" / "last.npz")
+    ckpt = resave(lm / "run" / "last.npz", tmp_path / "c.npz", task_options={**meta["task_options"], "text": str(fifo)})
+    status, _, err = bptt("eval", ckpt, timeout=30)
+    one_error(status, err, str(fifo), "FIFO")
+
+
+@pytest.mark.parametrize("path", ["/dev/zero", "fifo"])
+def test_the_users_own_text_is_read_only_if_it_is_a_regular_file(tmp_path, path):
+    if path == "fifo":
+        path = tmp_path / "fifo"
+        os.mkfifo(path)
+    status, _, err = bptt("train", "charlm", "--text", path, "--out", tmp_path / "o", "--steps", "2", timeout=30)
+    one_error(status, err, str(path), "regular file")
+
+
+def test_a_2gb_text_is_refused_before_reading(tmp_path):
+    big = tmp_path / "big.txt"
+    with open(big, "wb") as f:  # sparse: 2 GB long, no disk used
+        f.truncate(2 * 10**9)
+    status, _, err = bptt("train", "charlm", "--text", big, "--out", tmp_path / "o", "--steps", "2", timeout=30)
+    one_error(status, err, str(big), "2,000,000,000 bytes", "268,435,456")
+
+
+def test_a_stored_data_file_is_hashed_in_bounded_chunks(lm, tmp_path, monkeypatch):
+    """The checksum of a stored --text is streamed, and a file above the limit is refused
+    with the limit named (here set low through BPTT_MAX_DATA_BYTES)."""
+    monkeypatch.setenv("BPTT_MAX_DATA_BYTES", "100")
+    status, _, err = cli("eval", lm / "run" / "last.npz")
+    one_error(status, err, "text.txt", "more than the 100 bytes", "BPTT_MAX_DATA_BYTES")
+    monkeypatch.delenv("BPTT_MAX_DATA_BYTES")
+    assert cli("eval", lm / "run" / "last.npz")[0] == 0
