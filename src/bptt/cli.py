@@ -233,9 +233,16 @@ def cmd_gradcheck(a) -> int:
 
     from . import RNN, gradcheck
 
-    for flag in ("steps", "batch"):  # the random batch below would fail with numpy's words
+    from . import memory
+
+    for flag in ("steps", "batch", "hidden", "input_size", "output_size", "layers"):  # numpy's words otherwise
         if getattr(a, flag) < 1:
-            raise ValueError(f"--{flag} must be an integer ≥ 1, got {getattr(a, flag)}")
+            raise ValueError(f"--{flag.replace('_', '-')} must be an integer ≥ 1, got {getattr(a, flag)}")
+    width = a.hidden + a.input_size + a.output_size  # the parameters, their gradient and the checker's copies
+    memory.check(f"gradcheck --hidden {a.hidden}", 4 * 8 * a.layers * 2 * float(a.hidden) * width,
+                 "choose a smaller --hidden (or --input-size, --output-size)")
+    memory.check(f"gradcheck --steps {a.steps} --batch {a.batch}", 64 * float(a.steps) * a.batch * width * a.layers * 2,
+                 "choose a smaller --steps or --batch")
     net = RNN(a.input_size, a.hidden, a.output_size, activation=a.activation, output=a.output,
               num_layers=a.layers, bidirectional=a.bidirectional, seed=a.seed, dtype=np.float64)
     rng = np.random.default_rng(a.seed + 1)
@@ -264,6 +271,14 @@ def cmd_diagnose(a) -> int:
     from . import diagnostics
 
     if a.checkpoint is None:
+        from . import memory
+
+        for flag in ("hidden", "steps", "batch"):
+            if getattr(a, flag) < 1:
+                raise ValueError(f"--{flag} must be an integer ≥ 1, got {getattr(a, flag)}")
+        # W and its per-lag Jacobians (H × H for each of the --steps lags), the passes
+        memory.check(f"diagnose --hidden {a.hidden} --steps {a.steps}", 8.0 * a.hidden * a.hidden * (a.steps + 4)
+                     + 64.0 * a.steps * a.batch * a.hidden, "choose a smaller --hidden or --steps")
         out = a.out or f"runs/diagnose-{a.init}-{a.activation}-H{a.hidden}"
         text = diagnostics.run_diagnose(out, init=a.init, activation=a.activation, hidden=a.hidden, steps=a.steps,
                                         batch=a.batch, radius=a.radius, seed=a.seed, horizon=a.horizon)
@@ -299,6 +314,8 @@ def main(argv=None) -> int:
         return COMMANDS[args.command](args)
     except (ValueError, TypeError) as exc:
         return _error(str(exc))
+    except MemoryError:  # an estimate missed: still one line, never a traceback
+        return _error(f"out of memory in `bptt {args.command}`; choose smaller sizes")
     except OSError as exc:
         return _error(f"{exc.strerror}: {exc.filename}" if exc.filename and exc.strerror else str(exc))
 

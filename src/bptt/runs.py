@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 from . import checkpoint
-from . import files
+from . import files, memory
 from .files import atomic_write
 
 KIND = "bptt.train"
@@ -159,7 +159,9 @@ def load_state(path, model=None, options=None, recipe=None, into=None):
         model.set_params(groups["param"])
         return None
     _check_data_files(path, meta, options or {})
-    if recipe is None:
+    if recipe is None:  # a checkpoint's options are held to the sizes the CLI's are (memory.py)
+        memory.check_task(meta["task"], {**meta["task_options"], **(options or {})}, meta["train"].get("batch_size"),
+                          meta["model"])
         recipe = recipes.from_meta({**meta, "task_options": {**meta["task_options"], **(options or {})}})
     elif (meta["task"], meta["task_state"]) != (recipe.name, recipe.state()):
         raise ValueError(f"checkpoint {path} was trained on other data (task {meta['task']!r}; the sha256 of "

@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 
 from . import _validate as v
-from . import optim
+from . import memory, optim
 from .checkpoint import rng_from_meta
 from .runs import RunDir, default_run_dir, load_state, save_state
 from .session import Bar, Window, catch_sigint, set_blas_threads
@@ -406,7 +406,13 @@ def train(task: str | None = None, *, out=None, resume=None, task_options: dict 
         run_dir, trainer = resume_trainer(resume, **train_options)
         trainer.plot = plot
         return trainer.run()
-    recipe = recipes.make(task or recipes.DEFAULT_TASK, **(task_options or {}))
+    task = task or recipes.DEFAULT_TASK
+    if task in recipes.names():  # sizes before the recipe draws its validation data (memory.py)
+        cls = recipes.REGISTRY[task]
+        memory.check_task(task, {**cls.OPTIONS, **(task_options or {})},
+                          train_options.get("batch_size", cls.train_defaults.get("batch_size")),
+                          {**cls.model_defaults, **(model_options or {})})
+    recipe = recipes.make(task, **(task_options or {}))
     config = TrainConfig.from_dict({**recipe.train_defaults, **train_options})
     model = recipe.build_model(**{"seed": config.seed, **recipe.model_defaults, **(model_options or {})})
     run_dir = None

@@ -130,3 +130,42 @@ def test_a_stored_data_file_is_hashed_in_bounded_chunks(lm, tmp_path, monkeypatc
     one_error(status, err, "text.txt", "more than the 100 bytes", "BPTT_MAX_DATA_BYTES")
     monkeypatch.delenv("BPTT_MAX_DATA_BYTES")
     assert cli("eval", lm / "run" / "last.npz")[0] == 0
+
+
+# ------------------------------------------------------------------ 2. sizes
+SIZES = {
+    "--batch-size": (["train", "--batch-size", 10**9], "--batch-size"),
+    "--bits": (["train", "--bits", 10**9], "--bits"),
+    "--test-bits": (["train", "--test-bits", 8, 10**9], "--test-bits"),
+    "parity --length": (["train", "parity", "--length", 10**9], "--length"),
+    "parity --test-length": (["train", "parity", "--test-length", 10**10], "--test-length"),
+    "gradcheck --hidden": (["gradcheck", "--hidden", 10**5], "--hidden"),
+    "diagnose --hidden": (["diagnose", "--hidden", 10**5], "--hidden"),
+}
+
+
+@pytest.mark.parametrize("case", SIZES)
+def test_sizes_that_cannot_fit_are_refused_naming_the_argument(tmp_path, case):
+    args, flag = SIZES[case]
+    out = {"train": ["--out", tmp_path / "o", "--steps", 2, "--no-progress"], "diagnose": ["--out", tmp_path / "o"]}
+    out = out.get(args[0], [])
+    status, _, err = bptt(*args, *out, timeout=60)
+    one_error(status, err, flag, "needs about")
+    assert not (tmp_path / "o" / "metrics.jsonl").exists()
+
+
+def test_a_checkpoint_cannot_ask_for_an_hour_of_sampling(lm, tmp_path):
+    arrays, meta = checkpoint.load(lm / "run" / "last.npz")
+    ckpt = resave(lm / "run" / "last.npz", tmp_path / "c.npz",
+                  task_options={**meta["task_options"], "sample_length": 10**7})
+    status, _, err = bptt("eval", ckpt, timeout=60)
+    one_error(status, err, "sample_length", "10000")
+
+
+def test_a_checkpoint_cannot_ask_for_a_test_that_cannot_fit(tmp_path):
+    train("addition", out=tmp_path / "a", task_options={"test_bits": [8]}, steps=2, eval_every=2, batch_size=2,
+          progress=False, plot=False, model_options={"hidden_size": 4})
+    arrays, meta = checkpoint.load(tmp_path / "a" / "last.npz")
+    ckpt = resave(tmp_path / "a" / "last.npz", tmp_path / "c.npz",
+                  task_options={**meta["task_options"], "test_bits": [10**9]})
+    one_error(*cli("eval", ckpt)[::2], "--test-bits", "needs about")

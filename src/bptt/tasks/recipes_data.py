@@ -40,6 +40,8 @@ class CharLM(Recipe):
         for k in ("seq_len", "eval_batch", "sample_length"):
             if not isinstance(self.options[k], int) or self.options[k] < 1:
                 raise ValueError(f"{k} must be an integer ≥ 1, got {self.options[k]!r}")
+        if self.options["sample_length"] > 10_000:  # the final report samples it (≈ 0.1 ms a character)
+            raise ValueError(f"sample_length must be an integer in [1, 10000], got {self.options['sample_length']}")
         self._vocab = self._ids = None
 
     @property
