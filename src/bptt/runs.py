@@ -33,6 +33,8 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
+
 from . import checkpoint
 from . import files, memory
 from .files import atomic_write
@@ -100,12 +102,30 @@ class RunDir:
         file too (a resumed run rewrites the evaluations it is about to repeat)."""
         if not self.metrics_path.exists():
             return []
-        with open(self.metrics_path, encoding="utf-8") as f:
-            rows = [json.loads(line) for line in f if line.strip()]
-        if upto is not None and any(r["step"] > upto for r in rows):
-            rows = [r for r in rows if r["step"] <= upto]
-            atomic_write(self.metrics_path, "".join(json.dumps(r) + "\n" for r in rows))
-        return rows
+        path = self.metrics_path
+        data = files.read_bytes(path)
+        lines = data.split(b"\n")
+        torn = lines[-1] != b""  # no final newline: a kill mid-append left part of the last row
+        rows, previous = [], -1
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError) as exc:
+                if torn and number == len(lines):
+                    break  # dropped (and rewritten away below): the next append starts a clean line
+                raise ValueError(f"{path}, line {number}: not a JSON object ({exc}); expected one row per line") from None
+            step = row.get("step") if isinstance(row, dict) else None
+            if not _count(step) or step <= previous:
+                raise ValueError(f"{path}, line {number}: expected an object with an integer 'step' greater than "
+                                 f"the previous row's ({previous}), got {str(row)[:60]}")
+            previous = step
+            rows.append(row)
+        keep = rows if upto is None else [r for r in rows if r["step"] <= upto]
+        if upto is not None and (torn or len(keep) < len(rows)):
+            atomic_write(path, "".join(json.dumps(r) + "\n" for r in keep))
+        return keep
 
     # ---------------------------------------------------------------- summary, plot
     def write_summary(self, summary: dict) -> None:
@@ -234,8 +254,84 @@ def _check_meta(path, meta: dict) -> None:
         if not isinstance(value, types) or isinstance(value, bool) or (types is int and value < 0):
             what = f"no {key!r}" if key not in meta else f"an invalid {key!r} ({value!r:.40})"
             raise ValueError(f"checkpoint {path} has {what} in its metadata")
+    if _depth(meta) > MAX_DEPTH:
+        raise ValueError(f"checkpoint {path} has metadata nested more than {MAX_DEPTH} levels deep")
     if set(meta["best"]) != {"metric", "mode", "value", "step"}:
-        raise ValueError(f"checkpoint {path} has an invalid 'best' in its metadata")
+        raise ValueError(f"checkpoint {path} has an invalid 'best' in its metadata (expected the keys "
+                         "metric, mode, value, step)")
+
+    def bad(field, value, want):
+        raise ValueError(f"checkpoint {path} has an invalid {field!r} in its metadata ({value!r:.40}); expected {want}")
+
+    if not math.isfinite(meta["elapsed"]) or meta["elapsed"] < 0:
+        bad("elapsed", meta["elapsed"], "a finite number of seconds ≥ 0")
+    best = meta["best"]
+    if not isinstance(best["metric"], str):
+        bad("best.metric", best["metric"], "a metric name")
+    if best["mode"] not in ("min", "max"):
+        bad("best.mode", best["mode"], "'min' or 'max'")
+    if best["value"] is not None and not _finite(best["value"]):
+        bad("best.value", best["value"], "a finite number or null")
+    if best["step"] is not None and not (_count(best["step"]) and best["step"] <= meta["step"]):
+        bad("best.step", best["step"], f"an integer in [0, step={meta['step']}] or null")
+    if (best["value"] is None) != (best["step"] is None):
+        bad("best", best, "value and step both null or both set")
+    window = meta.get("window")
+    if not isinstance(window, dict) or set(window) != {"n", "loss", "norm", "tokens", "ema"}:
+        bad("window", window, "an object with the keys n, loss, norm, tokens, ema")
+    for key in ("n", "tokens"):
+        if not _count(window[key]):
+            bad(f"window.{key}", window[key], "an integer ≥ 0")
+    for key in ("loss", "norm", "ema"):
+        if not _finite(window[key]) and not (key == "ema" and window[key] is None):
+            bad(f"window.{key}", window[key], "a finite number")
+    for key, value in meta["stream"].items():
+        if not _count(value):
+            bad(f"stream.{key}", value, "an integer ≥ 0")
+    rng = meta["rng"]
+    if not isinstance(rng.get("bit_generator"), str) or not isinstance(rng.get("state"), dict):
+        bad("rng", rng, "an RNG state (bit_generator, state)")
+
+
+MAX_DEPTH = 32  # what save_state writes is at most 5 levels deep
+
+
+def _depth(obj) -> int:
+    """The nesting depth of JSON data, without recursion (a hostile file may nest deeply)."""
+    depth, level = 0, [obj]
+    while level:
+        depth += 1
+        if depth > MAX_DEPTH:
+            return depth
+        level = [v for o in level if isinstance(o, (dict, list)) for v in (o.values() if isinstance(o, dict) else o)]
+        level = [v for v in level if isinstance(v, (dict, list))]
+    return depth
+
+
+def _count(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def check_stream(path, stream, arrays: dict, meta: dict) -> None:
+    """A checkpoint's stream state against a fresh stream of its recipe: the same keys, and a
+    permutation (``perm``) of exactly the stream's examples."""
+    fresh_arrays, fresh_meta = stream.state_dict()
+    if set(meta) != set(fresh_meta):
+        raise ValueError(f"checkpoint {path} has an invalid 'stream' in its metadata ({meta!r:.40}); expected "
+                         f"the keys {', '.join(sorted(fresh_meta)) or 'none'}")
+    allowed = {"perm"} if hasattr(stream, "perm") else set()
+    if set(arrays) - allowed:
+        raise ValueError(f"checkpoint {path} has unexpected stream arrays {sorted(set(arrays) - allowed)}")
+    if "perm" in arrays:
+        perm = arrays["perm"]
+        if perm.dtype.kind not in "iu" or perm.shape != (stream.n,) or \
+                not np.array_equal(np.sort(perm), np.arange(stream.n)):
+            raise ValueError(f"checkpoint {path} has an invalid array 'stream/perm' (dtype {perm.dtype}, shape "
+                             f"{perm.shape}); expected a permutation of the {stream.n} training examples")
 
 
 def _clean(obj):

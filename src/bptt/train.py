@@ -49,7 +49,7 @@ import numpy as np
 from . import _validate as v
 from . import memory, optim
 from .checkpoint import rng_from_meta
-from .runs import RunDir, default_run_dir, load_state, save_state
+from .runs import RunDir, check_stream, default_run_dir, load_state, save_state
 from .session import Bar, Window, catch_sigint, set_blas_threads
 
 __all__ = ["TrainConfig", "Trainer", "Result", "Diverged", "train", "resume_trainer", "make_optimizer",
@@ -436,6 +436,7 @@ def resume_trainer(path, recipe=None, model=None, **overrides) -> tuple[RunDir, 
     recipe, model, groups, meta = load_state(ckpt, recipe=recipe, into=model)
     config = TrainConfig.from_dict({**meta["train"], **overrides})
     trainer = Trainer(recipe, model, config, run_dir)
+    check_stream(ckpt, trainer.stream, groups["stream"], meta["stream"])
     trainer.load_state(groups, meta)
     trainer.history = run_dir.read_metrics(upto=trainer.step)
     if trainer.step >= config.steps:

@@ -169,3 +169,92 @@ def test_a_checkpoint_cannot_ask_for_a_test_that_cannot_fit(tmp_path):
     ckpt = resave(tmp_path / "a" / "last.npz", tmp_path / "c.npz",
                   task_options={**meta["task_options"], "test_bits": [10**9]})
     one_error(*cli("eval", ckpt)[::2], "--test-bits", "needs about")
+
+
+# ------------------------------------------------------------------ 3. metadata that lies
+@pytest.fixture(scope="module")
+def dg(tmp_path_factory):
+    """A tiny digits run (an epoch stream: its checkpoints hold stream/perm), stopped at step 4 of 8."""
+    d = tmp_path_factory.mktemp("digits")
+    train("digits", out=d / "run", task_options={"bits": 3}, steps=4, eval_every=2, batch_size=3,
+          progress=False, plot=False, model_options={"hidden_size": 4})
+    return d
+
+
+def _deep(n):
+    x = {"int": "1"}
+    for _ in range(n):
+        x = {"a": x}
+    return x
+
+
+META_CASES = {
+    "no window": dict(drop=("window",)),
+    "window without n": dict(window={"loss": 0.0, "norm": 0.0, "tokens": 0, "ema": None}),
+    "empty stream": dict(stream={}),
+    "stream pos a string": dict(stream={"pos": "x", "epoch": 1}),
+    "900-deep rng": dict(rng={"bit_generator": "PCG64", "state": _deep(900)}),
+    "elapsed NaN": dict(elapsed=float("nan")),
+    "elapsed negative": dict(elapsed=-1.0),
+    "best.step a string": dict(best={"metric": "val_loss", "mode": "min", "value": 1.0, "step": "x"}),
+    "best.step beyond step": dict(best={"metric": "val_loss", "mode": "min", "value": 1.0, "step": 10**6}),
+    "best.mode": dict(best={"metric": "val_loss", "mode": "sideways", "value": 1.0, "step": 2}),
+    "best.value inf": dict(best={"metric": "val_loss", "mode": "min", "value": float("inf"), "step": 2}),
+}
+
+
+@pytest.mark.parametrize("case", META_CASES)
+def test_metadata_with_a_valid_checksum_is_checked_field_by_field(dg, tmp_path, case):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(dg / "run", run)
+    resave(dg / "run" / "last.npz", run / "last.npz", **META_CASES[case])
+    field = case.split()[0] if case.split()[0] in ("window", "stream", "rng", "elapsed") else case.split()[0]
+    field = {"no": "window", "empty": "stream", "900-deep": "nested", "window": "window"}.get(field, field)
+    status, _, err = cli("train", "--resume", run, "--steps", 8, "--no-progress")
+    one_error(status, err, str(run / "last.npz"), field)
+
+
+@pytest.mark.parametrize("perm", ["out of range", "float", "short", "repeated"])
+def test_a_stream_permutation_must_be_one(dg, tmp_path, perm):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(dg / "run", run)
+    arrays, _ = checkpoint.load(dg / "run" / "last.npz")
+    p = arrays["stream/perm"]
+    bad = {"out of range": p + 100, "float": p.astype(float), "short": p[:-1], "repeated": np.zeros_like(p)}[perm]
+    resave(dg / "run" / "last.npz", run / "last.npz", arrays_={**arrays, "stream/perm": bad})
+    one_error(*cli("train", "--resume", run, "--steps", 8, "--no-progress")[::2], "stream/perm", "permutation")
+
+
+def _with_metrics(dg, tmp_path, text):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(dg / "run", run)
+    (run / "metrics.jsonl").write_text(text(run / "metrics.jsonl"))
+    return run
+
+
+def test_a_torn_last_metrics_line_is_dropped_silently(dg, tmp_path):
+    """A kill mid-append leaves part of a row without its newline: legitimate, dropped, and the
+    resumed run's rows are the uninterrupted run's."""
+    run = _with_metrics(dg, tmp_path, lambda p: p.read_text() + '{"step": 6, "elapsed_s": 0.')
+    status, _, err = cli("train", "--resume", run, "--steps", 8, "--no-progress")
+    assert status == 0, err
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [2, 4, 6, 8]
+
+
+@pytest.mark.parametrize("case", ["malformed middle line", "row without step", "step a string", "not an object"])
+def test_a_bad_metrics_row_names_file_and_line(dg, tmp_path, case):
+    def edit(p):
+        lines = p.read_text().splitlines(keepends=True)
+        bad = {"malformed middle line": '{"step": 1, "val_loss": \n', "row without step": '{"val_loss": 1.0}\n',
+               "step a string": '{"step": "1"}\n', "not an object": "[1, 2]\n"}[case]
+        return bad + "".join(lines)
+
+    run = _with_metrics(dg, tmp_path, edit)
+    one_error(*cli("train", "--resume", run, "--steps", 8, "--no-progress")[::2], "metrics.jsonl, line 1")
