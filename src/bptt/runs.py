@@ -58,6 +58,43 @@ class RunDir:
 
     def __init__(self, path):
         self.path = Path(path)
+        self._lock = None  # the open .lock file while this process holds the directory
+
+    # ---------------------------------------------------------------- one writer at a time
+    def lock(self) -> "RunDir":
+        """Hold the run directory for this process: an exclusive ``flock`` on ``.lock`` (the
+        file keeps the holder's PID). A second writer (another ``bptt train --out`` or
+        ``--resume`` of the same directory) is refused with a ValueError naming the directory
+        and the PID. The kernel releases the lock when the holder exits, killed or not, so a
+        dead run never blocks its directory. Idempotent; ``unlock`` releases it."""
+        if self._lock is not None or os.name != "posix":
+            return self
+        import fcntl
+
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            fd = os.open(self.path / ".lock", flags, 0o644)
+        except OSError as exc:
+            raise ValueError(f"cannot lock run directory {self.path}: {exc.strerror} ({self.path / '.lock'})") from None
+        f = os.fdopen(fd, "r+")
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = f.read(32).strip() or "unknown"
+            f.close()
+            raise ValueError(f"run directory {self.path} is in use by another bptt process (PID {holder}); "
+                             "wait for it to end or choose another --out") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        self._lock = f
+        return self
+
+    def unlock(self) -> None:
+        if self._lock is not None:
+            self._lock.close()  # closing the descriptor releases the flock
+            self._lock = None
 
     @classmethod
     def create(cls, path) -> "RunDir":
@@ -65,6 +102,19 @@ class RunDir:
         path = Path(path)
         if path.exists() and not path.is_dir():
             raise ValueError(f"--out {path} exists and is not a directory")
+        if path.is_dir():
+            run = cls(path).lock()  # before looking: a live run's files are not yet all there
+        else:
+            run = None
+        try:
+            return cls._create(path, run)
+        except BaseException:
+            if run is not None:
+                run.unlock()
+            raise
+
+    @classmethod
+    def _create(cls, path, run):
         if (path / "last.npz").exists():
             raise ValueError(f"{path} already holds a run; continue it with --resume {path} or choose another --out")
         found = [f for f in ("metrics.jsonl", "summary.json") if (path / f).exists()]
@@ -72,7 +122,7 @@ class RunDir:
             raise ValueError(f"{path} holds {' and '.join(found)} of a run that stopped before its first "
                              "checkpoint, so it cannot be resumed; choose another --out (or remove them)")
         path.mkdir(parents=True, exist_ok=True)
-        return cls(path)
+        return run if run is not None else cls(path).lock()
 
     @classmethod
     def for_resume(cls, path) -> tuple["RunDir", Path]:
@@ -83,10 +133,11 @@ class RunDir:
             hint = " (the run stopped before its first checkpoint: start it again with a new --out)" \
                 if path.is_dir() and (path / "metrics.jsonl").exists() else ""
             raise FileNotFoundError(f"nothing to resume: {ckpt} does not exist{hint}")
+        run = cls(ckpt.parent).lock()  # a live run's temporary files are its own: never removed
         for name in ("last.npz", "checkpoint.npz", "metrics.jsonl", "summary.json"):
             for stale in ckpt.parent.glob(f".{name}.*.tmp"):  # a killed run's unfinished write
                 stale.unlink(missing_ok=True)
-        return cls(ckpt.parent), ckpt
+        return run, ckpt
 
     # ---------------------------------------------------------------- metrics.jsonl
     @property

@@ -319,6 +319,15 @@ class Trainer:
     def run(self, until: int | None = None) -> Result:
         """Train to ``config.steps`` (or stop early); ``until``: pause after that step as if
         interrupted (status 'interrupted', last.npz written), e.g. to test resuming."""
+        if self.run_dir is not None:
+            self.run_dir.lock()
+        try:
+            return self._run(until)
+        finally:
+            if self.run_dir is not None:
+                self.run_dir.unlock()
+
+    def _run(self, until):
         c, status = self.config, "done"
         bar = Bar(c, self.step, self.elapsed, self.recipe.name)
         previous = catch_sigint(self)

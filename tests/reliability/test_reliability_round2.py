@@ -258,3 +258,73 @@ def test_a_bad_metrics_row_names_file_and_line(dg, tmp_path, case):
 
     run = _with_metrics(dg, tmp_path, edit)
     one_error(*cli("train", "--resume", run, "--steps", 8, "--no-progress")[::2], "metrics.jsonl, line 1")
+
+
+# ------------------------------------------------------------------ 4. two writers, one directory
+LONG = ["train", "addition", "--steps", "100000", "--eval-every", "20", "--hidden", "8", "--batch-size", "8",
+        "--test-bits", "8", "--no-progress"]
+
+
+def _start(*args):
+    return subprocess.Popen([sys.executable, "-m", "bptt", *map(str, args)], env=ENV, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(path, proc, timeout=60.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.01)
+
+
+def test_a_second_writer_is_refused_and_the_first_run_is_untouched(tmp_path):
+    """Two real processes on one --out: the second (a new run, or --resume) exits 2 naming the
+    directory and the first one's PID, and removes nothing; after the first is SIGKILLed its
+    lock is gone with it and --resume continues the run."""
+    import signal
+
+    run = tmp_path / "run"
+    first = _start(*LONG, "--out", run)
+    try:
+        _wait_for(run / "last.npz", first)
+        status, _, err = bptt(*LONG, "--out", run)
+        one_error(status, err, str(run), f"PID {first.pid}", "in use")
+        held = run / ".last.npz.held.tmp"  # stands for the live run's in-flight write
+        held.write_bytes(b"")
+        status, _, err = bptt("train", "--resume", run, "--steps", "200000", "--no-progress")
+        one_error(status, err, str(run), f"PID {first.pid}")
+        assert held.exists() and first.poll() is None, "the live run was disturbed"
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.endswith("}")]
+    assert [r["step"] for r in rows] == sorted({r["step"] for r in rows}), "interleaved metrics"
+    status, _, err = bptt("train", "--resume", run, "--steps", rows[-1]["step"] + 40 if rows else 60,
+                          "--no-progress", timeout=120)
+    assert status == 0, err
+    assert not held.exists()
+
+
+def test_two_runs_started_together_on_one_directory_one_is_refused(tmp_path):
+    import signal
+    import time
+
+    run = tmp_path / "run"
+    procs = [_start(*LONG, "--out", run) for _ in range(2)]
+    try:
+        deadline = time.monotonic() + 60
+        while all(p.poll() is None for p in procs):
+            assert time.monotonic() < deadline, "neither was refused"
+            time.sleep(0.02)
+        loser = next(p for p in procs if p.poll() is not None)
+        winner = next(p for p in procs if p is not loser)
+        one_error(loser.returncode, loser.stderr.read(), str(run), f"PID {winner.pid}")
+        assert winner.poll() is None
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGKILL)
+            p.wait()
