@@ -11,6 +11,8 @@ A run directory (``--out``, default ``runs/<task>-<YYYYmmdd-HHMMSS>``) holds
     checkpoint.npz   the best model so far (by the task's monitored validation metric)
     last.npz         the latest state (every evaluation, the end of the run, Ctrl-C)
     loss.png         training and validation curves (needs matplotlib)
+    .lock            the PID of the process writing the run; flock'ed while it runs (one writer
+                     at a time, RunDir.lock), left behind harmlessly when it ends
 
 Both ``.npz`` files are complete training states written by ``bptt.checkpoint.save``
 (atomic, checksummed, versioned, loaded with allow_pickle=False):
