@@ -158,10 +158,10 @@ def cmd_train(a) -> int:
     if train_opts.get("clip") == 0:
         train_opts["clip"] = None
     if "resume" in given:
-        if a.task or task_opts or model_opts or "out" in given:
-            raise ValueError("--resume continues a run with its saved task, model and directory; "
-                             "give only --steps, --minutes, --patience, --eval-every or --no-progress")
-        result = train(resume=given["resume"], **train_opts)
+        if a.task or set(task_opts) - {"text", "data"} or model_opts or "out" in given:
+            raise ValueError("--resume continues a run with its saved task, model and directory; give only --steps, "
+                             "--minutes, --patience, --eval-every, --no-progress, or its data again (--text, --data)")
+        result = train(resume=given["resume"], task_options=task_opts, **train_opts)
     else:
         task = a.task or recipes.DEFAULT_TASK
         accepted = recipes.REGISTRY[task].OPTIONS

@@ -208,11 +208,11 @@ def save_state(path, trainer) -> None:
     meta = {"kind": KIND, "task": recipe.name, "task_options": recipe.options,
             "task_state": recipe.state(), "model_class": type(trainer.model).__name__,
             "model": trainer.model.config, "rng": checkpoint.rng_to_meta(trainer.rng),
-            "data_sha256": _data_digests(recipe.options), **meta}
+            "data_sha256": trainer.data_digests(), **meta}
     checkpoint.save(path, arrays, meta)
 
 
-def load_state(path, model=None, options=None, recipe=None, into=None):
+def load_state(path, model=None, options=None, recipe=None, into=None, resume=False):
     """Read a trainer checkpoint.
 
     With ``model``: copy the saved parameters into it and return None. Without: return
@@ -232,6 +232,11 @@ def load_state(path, model=None, options=None, recipe=None, into=None):
         model.set_params(groups["param"])
         return None
     _check_data_files(path, meta, options or {})
+    if resume:  # data given again to continue a run must be, byte for byte, what it was trained on
+        for key, digests in _data_digests({k: v for k, v in (options or {}).items() if k in _DATA_OPTIONS}).items():
+            if (meta.get("data_sha256") or {}).get(key) != digests:
+                raise ValueError(f"--{key} {options[key]}: not the data checkpoint {path} was trained on (sha256 "
+                                 "differs); a resumed run continues on the same data")
     if recipe is None:  # a checkpoint's options are held to the sizes the CLI's are (memory.py)
         memory.check_task(meta["task"], {**meta["task_options"], **(options or {})}, meta["train"].get("batch_size"),
                           meta["model"])

@@ -205,6 +205,15 @@ class Trainer:
         self._window = Window()
         self._interrupted = False
         self._best_params = None  # a copy of the best parameters of this session
+        self.data_sha256 = None  # of the data files, hashed once (data_digests), saved in checkpoints
+
+    def data_digests(self) -> dict:
+        """The sha256 of the task's data files, computed once per run (a resumed run keeps its
+        checkpoint's): moving or deleting the file mid-run changes nothing."""
+        if self.data_sha256 is None:
+            from .runs import _data_digests
+            self.data_sha256 = _data_digests(self.recipe.options)
+        return self.data_sha256
 
     # ---------------------------------------------------------------- state (runs.py saves it)
     def state(self) -> tuple[dict, dict]:
@@ -409,10 +418,10 @@ def train(task: str | None = None, *, out=None, resume=None, task_options: dict 
         if value is not None and not isinstance(value, dict):
             raise TypeError(f"{name} must be a dict or None, got {type(value).__name__}")
     if resume is not None:
-        if task is not None or task_options or model_options:
-            raise ValueError("resume continues a run with its saved task and model; "
-                             "give only steps, minutes, patience, eval_every or progress")
-        run_dir, trainer = resume_trainer(resume, **train_options)
+        if task is not None or set(task_options or {}) - {"text", "data"} or model_options:
+            raise ValueError("resume continues a run with its saved task and model; give only steps, minutes, "
+                             "patience, eval_every, progress, or the same data again (task_options text/data)")
+        run_dir, trainer = resume_trainer(resume, data=task_options, **train_options)
         trainer.plot = plot
         return trainer.run()
     task = task or recipes.DEFAULT_TASK
@@ -427,13 +436,15 @@ def train(task: str | None = None, *, out=None, resume=None, task_options: dict 
     run_dir = None
     if save:
         run_dir = RunDir.create(out if out is not None else default_run_dir(recipe.name))
-    return Trainer(recipe, model, config, run_dir, plot=plot).run()
+    trainer = Trainer(recipe, model, config, run_dir, plot=plot)
+    trainer.data_digests()  # hashed once, at the start
+    return trainer.run()
 
 
 RESUME_OVERRIDES = ("steps", "minutes", "patience", "eval_every", "progress")
 
 
-def resume_trainer(path, recipe=None, model=None, **overrides) -> tuple[RunDir, Trainer]:
+def resume_trainer(path, recipe=None, model=None, data=None, **overrides) -> tuple[RunDir, Trainer]:
     """A Trainer in the state saved at ``path`` (a run directory: its last.npz; or a file).
     ``recipe``/``model``: the caller's own (bptt.fit's arrays and model), checked against the
     checkpoint instead of rebuilt from it."""
@@ -442,9 +453,11 @@ def resume_trainer(path, recipe=None, model=None, **overrides) -> tuple[RunDir, 
         raise ValueError(f"a resumed run keeps its configuration; only {', '.join(RESUME_OVERRIDES)} "
                          f"may change, got {unknown}")
     run_dir, ckpt = RunDir.for_resume(path)
-    recipe, model, groups, meta = load_state(ckpt, recipe=recipe, into=model)
+    recipe, model, groups, meta = load_state(ckpt, recipe=recipe, into=model, options=data or None, resume=True)
     config = TrainConfig.from_dict({**meta["train"], **overrides})
     trainer = Trainer(recipe, model, config, run_dir)
+    if isinstance(meta.get("data_sha256"), dict):
+        trainer.data_sha256 = meta["data_sha256"]
     check_stream(ckpt, trainer.stream, groups["stream"], meta["stream"])
     trainer.load_state(groups, meta)
     trainer.history = run_dir.read_metrics(upto=trainer.step)

@@ -328,3 +328,29 @@ def test_two_runs_started_together_on_one_directory_one_is_refused(tmp_path):
             if p.poll() is None:
                 p.send_signal(signal.SIGKILL)
             p.wait()
+
+
+# ------------------------------------------------------------------ 5. the data file moved mid-run
+def test_the_data_file_is_hashed_once_so_moving_it_mid_run_is_harmless(tmp_path, monkeypatch):
+    from bptt import runs
+    from bptt.train import resume_trainer
+
+    (tmp_path / "text.txt").write_text(TEXT)
+    charlm_run(tmp_path / "run", tmp_path / "text.txt", steps=4)
+    run_dir, trainer = resume_trainer(tmp_path / "run", steps=8, progress=False)
+    trainer.plot = False
+    trainer.recipe.splits()  # the data is in memory; the file goes away
+    (tmp_path / "text.txt").rename(tmp_path / "moved.txt")
+    calls = []
+    monkeypatch.setattr(runs, "_sha256", lambda p: calls.append(p))
+    result = trainer.run()
+    assert result.status == "done" and result.summary["steps"] == 8 and not calls
+    # resuming it needs the data again: the same content under its new name is accepted
+    one_error(*cli("train", "--resume", tmp_path / "run", "--steps", 10, "--no-progress")[::2], "text.txt")
+    monkeypatch.undo()
+    status, _, err = cli("train", "--resume", tmp_path / "run", "--steps", 10, "--no-progress",
+                         "--text", tmp_path / "moved.txt")
+    assert status == 0, err
+    (tmp_path / "other.txt").write_text(TEXT.upper())
+    one_error(*cli("train", "--resume", tmp_path / "run", "--steps", 12, "--no-progress",
+                   "--text", tmp_path / "other.txt")[::2], "other.txt", "sha256")
