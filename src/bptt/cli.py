@@ -102,7 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sample", help="generate text from a charlm checkpoint")
     s.add_argument("checkpoint")
-    s.add_argument("--primer", default="\n", help="text the model reads first (default: a newline)")
+    s.add_argument("--primer", default=None, help="text the model reads first (default: a newline, or the "
+                   "first character of the vocabulary if the text had none)")
     s.add_argument("--length", type=int, default=500, help="characters to generate (500)")
     s.add_argument("--temperature", type=float, default=0.8, help="softmax temperature: <1 safer, >1 wilder (0.8)")
     s.add_argument("--seed", type=int, default=None, help="sampling seed (default: random)")
@@ -202,8 +203,9 @@ def cmd_sample(a) -> int:
     recipe, model, _, _ = _load(a.checkpoint)
     if not hasattr(recipe, "sample"):
         raise ValueError(f"sample needs a charlm checkpoint; {a.checkpoint} is a {recipe.name} model")
-    text = recipe.sample(model, primer=a.primer, length=a.length, temperature=a.temperature, seed=a.seed)
-    sys.stdout.write(a.primer + text + ("" if text.endswith("\n") else "\n"))
+    primer = recipe.default_primer if a.primer is None else a.primer
+    text = recipe.sample(model, primer=primer, length=a.length, temperature=a.temperature, seed=a.seed)
+    sys.stdout.write(primer + text + ("" if text.endswith("\n") else "\n"))
     return 0
 
 

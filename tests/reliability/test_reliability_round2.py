@@ -354,3 +354,13 @@ def test_the_data_file_is_hashed_once_so_moving_it_mid_run_is_harmless(tmp_path,
     (tmp_path / "other.txt").write_text(TEXT.upper())
     one_error(*cli("train", "--resume", tmp_path / "run", "--steps", 12, "--no-progress",
                    "--text", tmp_path / "other.txt")[::2], "other.txt", "sha256")
+
+
+# ------------------------------------------------------------------ 6. a text without a newline
+def test_charlm_on_a_text_without_a_newline_trains_reports_evaluates_and_samples(tmp_path):
+    (tmp_path / "flat.txt").write_text(TEXT.replace("\n", " "))
+    result = charlm_run(tmp_path / "run", tmp_path / "flat.txt")
+    assert result.status == "done" and len(result.summary["final"]["sample"]) == 5
+    for command in ("eval", "sample"):
+        status, out, err = cli(command, tmp_path / "run" / "checkpoint.npz")
+        assert status == 0 and not err, err

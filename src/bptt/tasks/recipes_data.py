@@ -94,8 +94,13 @@ class CharLM(Recipe):
         out = self.evaluate(model)
         out.update(unigram_nats=charlm.unigram_nats(train, val, len(self.vocab)), uniform_nats=math.log(len(self.vocab)),
                    vocab_size=len(self.vocab), train_chars=int(len(train)), val_chars=int(len(val)))
-        out["sample"] = self.sample(model, primer="\n", length=self.options["sample_length"], temperature=0.8, seed=0)
+        out["sample"] = self.sample(model, primer=self.default_primer, length=self.options["sample_length"], temperature=0.8, seed=0)
         return out
+
+    @property
+    def default_primer(self) -> str:
+        """A newline, or the text's first character when it has no newline (its vocabulary)."""
+        return "\n" if "\n" in self.vocab.tokens else self.vocab.tokens[0]
 
     def describe(self, report):
         return [f"validation: {report['val_loss']:.4f} nats/char = {report['val_bpc']:.4f} bits/char "
