@@ -23,6 +23,7 @@ import numpy as np
 
 import bptt
 from bptt import diagnose_report as report
+from bptt import diagnose_report as report
 from bptt import diagnostics as dg
 from bptt import plots
 
@@ -43,7 +44,7 @@ def rate(out, seeds=3, hidden=64, steps=40, batch=32):
         for radius in RADII:
             rates = []
             for seed in range(seeds):
-                net, x, y = dg.random_setup("orthogonal", act, hidden, steps=steps, batch=batch,
+                net, x, y = report.random_setup("orthogonal", act, hidden, steps=steps, batch=batch,
                                             radius=radius, seed=seed)
                 rates.append(dg.lag_norms(net, x, y).rate)
             rows.append({"activation": act, "radius": radius, "rate": float(np.mean(rates))})
@@ -66,7 +67,7 @@ def irnn(out, hidden=64, steps=100, batch=32, seed=0):
     print("| model | ρ(W) | rate per step | relative gradient at lag 20 | at lag 99 |")
     print("|---|---|---|---|---|")
     for label, (init, act) in setups.items():
-        net, x, y = dg.random_setup(init, act, hidden, steps=steps, batch=batch, seed=seed)
+        net, x, y = report.random_setup(init, act, hidden, steps=steps, batch=batch, seed=seed)
         lag = lags[label] = dg.lag_norms(net, x, y)
         print(f"| {label} | {dg.spectral_radius(net.params['W']):.3g} | ×{lag.rate:.3f} | "
               f"{report._sci(lag.relative_by_lag[20])} | {report._sci(lag.relative_by_lag[99])} |")
@@ -168,8 +169,8 @@ def clip(out, seeds=5, radius=3.0, max_norm=1.0, lr=0.3, steps=1000):
 def diagnose(out):
     """What `bptt diagnose` writes for the default tanh model, copied to docs/img."""
     with tempfile.TemporaryDirectory() as tmp:
-        text = dg.run_diagnose(tmp, init="uniform", activation="tanh", hidden=32)
-        for name in dg.FIGURES:
+        text = report.run_diagnose(tmp, init="uniform", activation="tanh", hidden=32)
+        for name in report.FIGURES:
             shutil.copy(os.path.join(tmp, name), os.path.join(out, "vanishing-" + name.replace("_", "-")))
     print("\n### bptt diagnose --init uniform --activation tanh --hidden 32\n\n```\n" + text + "```")
     return text

@@ -7,6 +7,7 @@ import pytest
 
 import bptt
 from bptt import diagnose_report
+from bptt import diagnose_report as report
 from bptt import diagnostics as dg
 
 ACTS = ("tanh", "sigmoid", "relu", "identity")
@@ -98,12 +99,12 @@ def test_summary_states_the_rate_in_words():
     net = bptt.RNN(3, 5, 2, activation="identity", output="identity", seed=1, dtype=np.float64)
     net.params["W"] = 0.5 * np.eye(5)
     rng = np.random.default_rng(0)
-    rep = dg.analyse(net, rng.standard_normal((25, 2, 3)), rng.standard_normal((25, 2, 2)), horizon=10)
+    rep = report.analyse(net, rng.standard_normal((25, 2, 3)), rng.standard_normal((25, 2, 2)), horizon=10)
     first = rep.text.splitlines()[1]
     assert first == "gradient shrinks ×0.5 per step; after 10 steps it is 9.8e-4 of its size (measured: 9.8e-4)"
     assert "spectral radius ρ = 0.5" in rep.text and "must vanish" in rep.text
     net.params["W"] = 1.5 * np.eye(5)
-    rep = dg.analyse(net, rng.standard_normal((25, 2, 3)), rng.standard_normal((25, 2, 2)), horizon=10)
+    rep = report.analyse(net, rng.standard_normal((25, 2, 3)), rng.standard_normal((25, 2, 2)), horizon=10)
     assert "gradient grows ×1.5 per step; after 10 steps it is 58× its size" in rep.text
 
 
@@ -199,24 +200,24 @@ def test_float32_model_is_measured_in_float64():
 
 
 def test_random_setup_sets_the_spectral_radius():
-    net, x, y = dg.random_setup("orthogonal", "relu", 16, steps=7, batch=3, radius=1.7, seed=4)
+    net, x, y = report.random_setup("orthogonal", "relu", 16, steps=7, batch=3, radius=1.7, seed=4)
     assert dg.spectral_radius(net.params["W"]) == pytest.approx(1.7)
     assert x.shape == (7, 3, 8) and y.shape == (7, 3) and net.activation == "relu"
     with pytest.raises(ValueError, match="radius"):
-        dg.random_setup(radius=-1.0)
+        report.random_setup(radius=-1.0)
 
 
 def test_diagnose_writes_figures_and_summary(tmp_path):
     pytest.importorskip("matplotlib")
     net, x, y = small("tanh", T=8, B=4)
     out = tmp_path / "diag"
-    text = dg.diagnose(net, x, y, out, horizon=5)
-    for name in dg.FIGURES:
+    text = report.diagnose(net, x, y, out, horizon=5)
+    for name in report.FIGURES:
         data = (out / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
     assert (out / "summary.txt").read_text(encoding="utf-8") == text
     assert "per step" in text and "spectral radius" in text
-    text = dg.run_diagnose(tmp_path / "cli", init="identity", activation="relu", hidden=8, steps=10, batch=3)
+    text = report.run_diagnose(tmp_path / "cli", init="identity", activation="relu", hidden=8, steps=10, batch=3)
     assert text.startswith("relu RNN, H=8, init=identity; T=10, B=3 (random batch)")
     assert (tmp_path / "cli" / "gradient_decay.png").stat().st_size > 0
 
@@ -343,20 +344,20 @@ def test_summary_extrapolates_from_the_fitted_rate():
     net = bptt.RNN(3, 5, 2, activation="identity", output="identity", seed=1, dtype=np.float64)
     net.params["W"] = 0.5 * np.eye(5)
     rng = np.random.default_rng(0)
-    rep = dg.analyse(net, rng.standard_normal((25, 2, 3)), rng.standard_normal((25, 2, 2)), horizon=10)
+    rep = report.analyse(net, rng.standard_normal((25, 2, 3)), rng.standard_normal((25, 2, 2)), horizon=10)
     lags = np.arange(25.0)
     bent = np.where(lags < 5, 1.0, 0.742 ** (lags - 5) * 3.0)  # a plateau, then a decay: scale ≫ 1
     bent[0] = 1.0
     rate, scale = dg.fit_rate(bent)
     assert scale > 2
     rep.lag = dg.LagNorms(rep.lag.per_sequence, rep.lag.norms, rep.lag.relative, bent, bent, rate, scale)
-    text = dg.summary_text(rep, horizon=20, title="")
+    text = report.summary_text(rep, horizon=20, title="")
     first = text.splitlines()[0]
     assert first.startswith(f"gradient shrinks ×{rate:.3g} per step; after 20 steps it is "
                             f"{diagnose_report._sci(rate ** 20)} of its size")
     assert "not geometric" not in text  # measured 0.742^15·3 = 0.034 against rate^20: within 10×
     rep.lag.relative_by_lag = np.where(lags < 15, 1.0, 1e-3)
-    text = dg.summary_text(rep, horizon=20, title="")
+    text = report.summary_text(rep, horizon=20, title="")
     assert "the decay is not geometric" in text
 
 
@@ -364,19 +365,19 @@ def test_summary_extrapolates_from_the_fitted_rate():
 def test_diagnose_a_gated_model(tmp_path, case):
     pytest.importorskip("matplotlib")
     net, x, y = gated(case, T=8, B=4)
-    text = dg.diagnose(net, x, y, tmp_path, horizon=5)
-    for name in dg.GATED_FIGURES:
+    text = report.diagnose(net, x, y, tmp_path, horizon=5)
+    for name in report.GATED_FIGURES:
         data = (tmp_path / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
     gate = "forget gate f" if case.startswith("lstm") else "update gate z"
-    rep = dg.analyse(net, x, y, horizon=5)
+    rep = report.analyse(net, x, y, horizon=5)
     assert rep.W is None and rep.spectral_radius is None and rep.saturation is None
     near0, near1 = rep.gate_saturation
     assert f"{gate}: mean {np.nanmean(rep.gate):.3g}; saturated {100 * (near0 + near1):.1f}%" in text
     assert "spectral radius" not in text and "not reported for cell=" in text
     assert text.startswith(("LSTM (proj_size=3), H=4", "GRU, H=4"))
     with pytest.raises(ValueError, match="radius"):
-        dg.random_setup(cell="gru", radius=1.0)
+        report.random_setup(cell="gru", radius=1.0)
 
 
 def test_bptt_diagnose_a_gated_checkpoint(tmp_path, capsys):

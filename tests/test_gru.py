@@ -15,7 +15,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-from conftest import _fd_array
 import pytest
 import torch
 
@@ -47,12 +46,6 @@ def gru_case(make_case, reset_after, *args, **kwargs):
     return case
 
 
-def fd(f, a, eps=EPS):
-    """Central differences of the scalar f() with respect to every entry of the array a (perturbed
-    in place): conftest's one implementation, at this file's step ε."""
-    return _fd_array(f, a, eps)
-
-
 def assert_fd(fd_err, analytic, numeric, what):
     err = fd_err(analytic, numeric)
     assert err <= FD_TOL, f"{what}: finite-difference error {err:.3g} > {FD_TOL}"
@@ -62,7 +55,7 @@ def assert_fd(fd_err, analytic, numeric, what):
 @pytest.mark.parametrize("frozen", [False, True], ids=["all-active", "frozen"])
 @pytest.mark.parametrize("inputs", ["float", "ids"])
 @pytest.mark.parametrize("reset_after", [True, False], ids=["after", "before"])
-def test_cell_forward_backward_against_central_differences(reset_after, inputs, frozen, fd_err):
+def test_cell_forward_backward_against_central_differences(reset_after, inputs, frozen, fd_err, fd_array):
     """L = Σ_t ⟨G_t, h_t⟩ + ⟨dh_T, h_T⟩: its gradient is what GRU.backward returns for (G, dh_T)."""
     T, B, D, H = 5, 3, 4, 3
     rng = np.random.default_rng(7 + 2 * reset_after + frozen)
@@ -95,10 +88,10 @@ def test_cell_forward_backward_against_central_differences(reset_after, inputs, 
     grads, dx, (dh0,) = cell.backward(cache, G, (dh_T,), p, need_dx)
     assert set(grads) == set(p)
     for k in p:
-        assert_fd(fd_err, grads[k], fd(loss, p[k]), f"d{k}")
-    assert_fd(fd_err, dh0, fd(loss, h0), "dh0")
+        assert_fd(fd_err, grads[k], fd_array(loss, p[k], EPS), f"d{k}")
+    assert_fd(fd_err, dh0, fd_array(loss, h0, EPS), "dh0")
     if need_dx:
-        assert_fd(fd_err, dx, fd(loss, x), "dx")
+        assert_fd(fd_err, dx, fd_array(loss, x, EPS), "dx")
         assert cell.backward(cache, G, (dh_T,), p, False)[1] is None
     else:
         assert dx is None
@@ -136,7 +129,7 @@ for _i, (_ra, _head, _mapping) in enumerate(
 
 
 @pytest.mark.parametrize("reset_after,head,mapping,layers,bidirectional,ids,mask", GRADCHECK_CASES)
-def test_gradcheck(reset_after, head, mapping, layers, bidirectional, ids, mask, make_case, fd_err):
+def test_gradcheck(reset_after, head, mapping, layers, bidirectional, ids, mask, make_case, fd_err, fd_array):
     H = 3 if layers == 1 else 2
     case = gru_case(make_case, reset_after, head, mapping, T=4, B=2, D=3, H=H, K=3, layers=layers,
                     bidirectional=bidirectional, ids=ids, h0=True, mask=mask,
@@ -153,10 +146,10 @@ def test_gradcheck(reset_after, head, mapping, layers, bidirectional, ids, mask,
     input_grad = not ids
     _, g = net.loss_and_grad(x, y, m, h0, lengths, input_grad=input_grad)
     h0 = np.array(h0)
-    assert_fd(fd_err, g.dh0, fd(lambda: net.loss(x, y, m, h0, lengths), h0, EPS_MODEL), "dh0")
+    assert_fd(fd_err, g.dh0, fd_array(lambda: net.loss(x, y, m, h0, lengths), h0, EPS_MODEL), "dh0")
     if input_grad:
         xf = np.array(x, dtype=np.float64)
-        assert_fd(fd_err, g.dx, fd(lambda: net.loss(xf, y, m, h0, lengths), xf, EPS_MODEL), "dx")
+        assert_fd(fd_err, g.dx, fd_array(lambda: net.loss(xf, y, m, h0, lengths), xf, EPS_MODEL), "dx")
     else:
         assert g.dx is None
 

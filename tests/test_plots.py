@@ -5,6 +5,7 @@ import sys
 import numpy as np
 import pytest
 
+from bptt import diagnose_report as report
 from bptt import diagnostics as dg
 
 pytest.importorskip("matplotlib")
@@ -21,7 +22,7 @@ def is_png(path):
 
 @pytest.fixture(scope="module")
 def lag_and_sv():
-    net, x, y = dg.random_setup("uniform", "tanh", 8, steps=10, batch=3)
+    net, x, y = report.random_setup("uniform", "tanh", 8, steps=10, batch=3)
     return dg.lag_norms(net, x, y), dg.jacobian_singular_values(net, x)
 
 

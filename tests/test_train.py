@@ -120,7 +120,7 @@ def test_run_directory_holds_every_file(tmp_path):
     out = tmp_path / "run"
     r = train("addition", out=out, steps=60, eval_every=20, model_options={"hidden_size": 6},
               task_options={"test_bits": [16], "test_size": 20}, **QUIET)
-    assert sorted(os.listdir(out)) == ["checkpoint.npz", "last.npz", "loss.png", "metrics.jsonl", "summary.json"]
+    assert sorted(os.listdir(out)) == [".lock", "checkpoint.npz", "last.npz", "loss.png", "metrics.jsonl", "summary.json"]
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [row["step"] for row in rows] == [20, 40, 60]
     assert {"train_loss", "grad_norm", "val_loss", "val_acc", "lr", "tokens_per_s"} <= set(rows[0])

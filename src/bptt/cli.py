@@ -116,7 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sample", help="generate text from a charlm checkpoint")
     s.add_argument("checkpoint")
-    s.add_argument("--primer", default="\n", help="text the model reads first (default: a newline)")
+    s.add_argument("--primer", default=None, help="text the model reads first (default: a newline, or the "
+                   "first character of the vocabulary if the text had none)")
     s.add_argument("--length", type=int, default=500, help="characters to generate (500)")
     s.add_argument("--temperature", type=float, default=0.8, help="softmax temperature: <1 safer, >1 wilder (0.8)")
     s.add_argument("--seed", type=int, default=None, help="sampling seed (default: random)")
@@ -174,10 +175,10 @@ def cmd_train(a) -> int:
     if train_opts.get("clip") == 0:
         train_opts["clip"] = None
     if "resume" in given:
-        if a.task or task_opts or model_opts or "out" in given:
-            raise ValueError("--resume continues a run with its saved task, model and directory; "
-                             "give only --steps, --minutes, --patience, --eval-every or --no-progress")
-        result = train(resume=given["resume"], **train_opts)
+        if a.task or set(task_opts) - {"text", "data"} or model_opts or "out" in given:
+            raise ValueError("--resume continues a run with its saved task, model and directory; give only --steps, "
+                             "--minutes, --patience, --eval-every, --no-progress, or its data again (--text, --data)")
+        result = train(resume=given["resume"], task_options=task_opts, **train_opts)
     else:
         task = a.task or recipes.DEFAULT_TASK
         accepted = recipes.REGISTRY[task].OPTIONS
@@ -218,8 +219,9 @@ def cmd_sample(a) -> int:
     recipe, model, _, _ = _load(a.checkpoint)
     if not hasattr(recipe, "sample"):
         raise ValueError(f"sample needs a charlm checkpoint; {a.checkpoint} is a {recipe.name} model")
-    text = recipe.sample(model, primer=a.primer, length=a.length, temperature=a.temperature, seed=a.seed)
-    sys.stdout.write(a.primer + text + ("" if text.endswith("\n") else "\n"))
+    primer = recipe.default_primer if a.primer is None else a.primer
+    text = recipe.sample(model, primer=primer, length=a.length, temperature=a.temperature, seed=a.seed)
+    sys.stdout.write(primer + text + ("" if text.endswith("\n") else "\n"))
     return 0
 
 
@@ -249,9 +251,16 @@ def cmd_gradcheck(a) -> int:
 
     from . import RNN, gradcheck
 
-    for flag in ("steps", "batch"):  # the random batch below would fail with numpy's words
+    from . import memory
+
+    for flag in ("steps", "batch", "hidden", "input_size", "output_size", "layers"):  # numpy's words otherwise
         if getattr(a, flag) < 1:
-            raise ValueError(f"--{flag} must be an integer ≥ 1, got {getattr(a, flag)}")
+            raise ValueError(f"--{flag.replace('_', '-')} must be an integer ≥ 1, got {getattr(a, flag)}")
+    width = a.hidden + a.input_size + a.output_size  # the parameters, their gradient and the checker's copies
+    memory.check(f"gradcheck --hidden {a.hidden}", 4 * 8 * a.layers * 2 * float(a.hidden) * width,
+                 "choose a smaller --hidden (or --input-size, --output-size)")
+    memory.check(f"gradcheck --steps {a.steps} --batch {a.batch}", 64 * float(a.steps) * a.batch * width * a.layers * 2,
+                 "choose a smaller --steps or --batch")
     net = RNN(a.input_size, a.hidden, a.output_size, cell=a.cell, activation=a.activation, output=a.output,
               num_layers=a.layers, bidirectional=a.bidirectional, seed=a.seed, dtype=np.float64)
     rng = np.random.default_rng(a.seed + 1)
@@ -280,6 +289,14 @@ def cmd_diagnose(a) -> int:
     from . import diagnose_report as diagnostics
 
     if a.checkpoint is None:
+        from . import memory
+
+        for flag in ("hidden", "steps", "batch"):
+            if getattr(a, flag) < 1:
+                raise ValueError(f"--{flag} must be an integer ≥ 1, got {getattr(a, flag)}")
+        # W and its per-lag Jacobians (H × H for each of the --steps lags), the passes
+        memory.check(f"diagnose --hidden {a.hidden} --steps {a.steps}", 8.0 * a.hidden * a.hidden * (a.steps + 4)
+                     + 64.0 * a.steps * a.batch * a.hidden, "choose a smaller --hidden or --steps")
         name = a.activation if a.cell == "elman" else a.cell
         out = a.out or f"runs/diagnose-{a.init}-{name}-H{a.hidden}"
         text = diagnostics.run_diagnose(out, init=a.init, activation=a.activation, hidden=a.hidden, steps=a.steps,
@@ -320,6 +337,8 @@ def main(argv=None) -> int:
         return COMMANDS[args.command](args)
     except (ValueError, TypeError) as exc:
         return _error(str(exc))
+    except MemoryError:  # an estimate missed: still one line, never a traceback
+        return _error(f"out of memory in `bptt {args.command}`; choose smaller sizes")
     except OSError as exc:
         return _error(f"{exc.strerror}: {exc.filename}" if exc.filename and exc.strerror else str(exc))
 

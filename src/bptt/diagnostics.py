@@ -48,11 +48,6 @@ SATURATED = {"tanh": "|h| > 0.949, f' < 0.1", "sigmoid": "h < 0.026 or h > 0.974
              "relu": "dead: h = 0, f' = 0", "identity": "never saturates"}
 # the gate that carries the state over a step: block 1 of the cache's gates ([i f g o], [r z n])
 CARRY_GATES = {"lstm": "forget gate f", "gru": "update gate z"}
-# names ``diagnose_report`` defines, importable from here as before the split (module __getattr__)
-REPORT_NAMES = ("FIGURES", "GATED_FIGURES", "Report", "analyse", "diagnose", "summary_text", "describe",
-                "random_setup", "run_diagnose")
-
-
 # ----------------------------------------------------------------------------- W and states
 def spectral_radius(W) -> float:
     """ρ(W) = max |λ_i(W)|, the largest eigenvalue modulus of a square matrix."""
@@ -316,11 +311,3 @@ def _same_key(k, params, other, name):
     if np.shape(other[k]) != np.shape(params[k]):
         raise ValueError(f"{name}[{k!r}] has shape {np.shape(other[k])}, params[{k!r}] has {np.shape(params[k])}")
     return True
-
-
-def __getattr__(name):
-    """The report's names (``diagnose_report``), importable from here as before the split."""
-    if name in REPORT_NAMES:
-        from . import diagnose_report
-        return getattr(diagnose_report, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

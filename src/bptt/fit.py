@@ -32,6 +32,7 @@ import hashlib
 import numpy as np
 
 from . import _validate as v
+from . import distributed
 from .batch import make_batch
 from .model import RNN
 from .runs import RunDir
@@ -236,7 +237,7 @@ def fit(model, x, y, *, lengths=None, mask=None, validation=None, sos=None, eos=
         run_dir, trainer = resume_trainer(resume, recipe=recipe, model=model, steps=steps, minutes=minutes,
                                           patience=patience, eval_every=eval_every, progress=progress)
     else:
-        run_dir = None if out is None else RunDir.create(out)
+        run_dir = None if out is None or distributed.world().rank else RunDir.create(out)  # MPI: rank 0 writes
         trainer = Trainer(recipe, model, config, run_dir)
     trainer.plot = plot
     return trainer.run()

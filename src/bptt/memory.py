@@ -58,3 +58,49 @@ def _fmt(n: float) -> str:
         if n >= scale:
             return f"{n / scale:.3g} {unit}"
     return f"{n / 1e3:.3g} kB"
+
+
+def _n(value) -> int | None:
+    """A positive int option, else None (the recipe's own checks report bad values)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        return None
+    return int(value)
+
+
+def task_sizes(task: str, options: dict, batch_size) -> list[tuple[str, int, int]]:
+    """The largest sequence batches (argument, T, B) a task's run allocates, from its options
+    and the batch size alone (before any data is drawn): training, validation and test."""
+    B, o, out = _n(batch_size), options, []
+    if task == "addition":
+        bits = _n(o.get("bits"))
+        tests = o.get("test_bits")
+        tests = [tests] if not isinstance(tests, (list, tuple)) else tests
+        if bits:
+            out += [("--bits", bits + 1, 500)] + ([("--bits and --batch-size", bits + 1, B)] if B else [])
+        size = _n(o.get("test_size", 1000))
+        out += [("--test-bits", n + 1, size) for n in map(_n, tests) if n and size]
+    elif task == "parity":
+        n, test, size = _n(o.get("length")), _n(o.get("test_length")), _n(o.get("test_size", 500))
+        out += ([("--length", n, 500)] if n else []) + ([("--length and --batch-size", n, B)] if n and B else [])
+        out += [("--test-length", test, size)] if test and size else []
+    elif task == "digits" and B and _n(o.get("bits")):
+        out.append(("--batch-size", _n(o["bits"]), B))
+    elif task == "charlm" and B and _n(o.get("seq_len")):
+        out.append(("--seq-len and --batch-size", _n(o["seq_len"]), B))
+    elif task == "timeseries" and B and _n(o.get("window")):
+        out.append(("--window and --batch-size", _n(o["window"]), B))
+    elif B:  # sentiment, dates: sentences of at most a few hundred steps
+        out.append(("--batch-size", 256, B))
+    return out
+
+
+def check_task(task: str, options: dict, batch_size, model: dict) -> None:
+    """Refuse (ValueError naming the CLI argument) a task whose data or passes cannot fit: per
+    time step and sequence, the inputs and targets as drawn (int64/float64: 64 bytes, generous
+    for the tasks' 1–2 features) plus a pass of the model (``pass_bytes``' count for an Elman
+    cell of ``model``'s hidden size, layers and directions, in float64)."""
+    H = _n(model.get("hidden_size")) or 32
+    layers, dirs = _n(model.get("num_layers")) or 1, 2 if model.get("bidirectional") else 1
+    per = 64 + 8 * (layers * dirs * 7 * H + 2 * 2)
+    for what, T, B in task_sizes(task, options, batch_size):
+        check(f"{what} ({T} steps × {B} sequences)", float(T) * B * per, f"make {what.split(' and ')[0]} smaller")

@@ -11,6 +11,8 @@ A run directory (``--out``, default ``runs/<task>-<YYYYmmdd-HHMMSS>``) holds
     checkpoint.npz   the best model so far (by the task's monitored validation metric)
     last.npz         the latest state (every evaluation, the end of the run, Ctrl-C)
     loss.png         training and validation curves (needs matplotlib)
+    .lock            the PID of the process writing the run; flock'ed while it runs (one writer
+                     at a time, RunDir.lock), left behind harmlessly when it ends
 
 Both ``.npz`` files are complete training states written by ``bptt.checkpoint.save``
 (atomic, checksummed, versioned, loaded with allow_pickle=False):
@@ -27,14 +29,15 @@ so ``bptt sample``/``eval``/``diagnose`` rebuild the task and the model from the
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
 import time
 from pathlib import Path
 
-from . import checkpoint, recipes
+import numpy as np
+
+from . import checkpoint, files, memory, recipes
 from .files import atomic_write
 
 KIND = "bptt.train"
@@ -56,6 +59,43 @@ class RunDir:
 
     def __init__(self, path):
         self.path = Path(path)
+        self._lock = None  # the open .lock file while this process holds the directory
+
+    # ---------------------------------------------------------------- one writer at a time
+    def lock(self) -> "RunDir":
+        """Hold the run directory for this process: an exclusive ``flock`` on ``.lock`` (the
+        file keeps the holder's PID). A second writer (another ``bptt train --out`` or
+        ``--resume`` of the same directory) is refused with a ValueError naming the directory
+        and the PID. The kernel releases the lock when the holder exits, killed or not, so a
+        dead run never blocks its directory. Idempotent; ``unlock`` releases it."""
+        if self._lock is not None or os.name != "posix":
+            return self
+        import fcntl
+
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            fd = os.open(self.path / ".lock", flags, 0o644)
+        except OSError as exc:
+            raise ValueError(f"cannot lock run directory {self.path}: {exc.strerror} ({self.path / '.lock'})") from None
+        f = os.fdopen(fd, "r+")
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = f.read(32).strip() or "unknown"
+            f.close()
+            raise ValueError(f"run directory {self.path} is in use by another bptt process (PID {holder}); "
+                             "wait for it to end or choose another --out") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        self._lock = f
+        return self
+
+    def unlock(self) -> None:
+        if self._lock is not None:
+            self._lock.close()  # closing the descriptor releases the flock
+            self._lock = None
 
     @classmethod
     def create(cls, path) -> "RunDir":
@@ -63,6 +103,19 @@ class RunDir:
         path = Path(path)
         if path.exists() and not path.is_dir():
             raise ValueError(f"--out {path} exists and is not a directory")
+        if path.is_dir():
+            run = cls(path).lock()  # before looking: a live run's files are not yet all there
+        else:
+            run = None
+        try:
+            return cls._create(path, run)
+        except BaseException:
+            if run is not None:
+                run.unlock()
+            raise
+
+    @classmethod
+    def _create(cls, path, run):
         if (path / "last.npz").exists():
             raise ValueError(f"{path} already holds a run; continue it with --resume {path} or choose another --out")
         found = [f for f in ("metrics.jsonl", "summary.json") if (path / f).exists()]
@@ -70,21 +123,26 @@ class RunDir:
             raise ValueError(f"{path} holds {' and '.join(found)} of a run that stopped before its first "
                              "checkpoint, so it cannot be resumed; choose another --out (or remove them)")
         path.mkdir(parents=True, exist_ok=True)
-        return cls(path)
+        return run if run is not None else cls(path).lock()
 
     @classmethod
-    def for_resume(cls, path) -> tuple["RunDir", Path]:
-        """(run directory, checkpoint file) for ``--resume PATH`` (a directory: its last.npz)."""
+    def for_resume(cls, path, writer: bool = True) -> tuple["RunDir", Path]:
+        """(run directory, checkpoint file) for ``--resume PATH`` (a directory: its last.npz).
+        ``writer=False`` (the ranks other than 0 under MPI): the paths only, no lock, nothing
+        removed."""
         path = Path(path)
         ckpt = path / "last.npz" if path.is_dir() else path
         if not ckpt.exists():
             hint = " (the run stopped before its first checkpoint: start it again with a new --out)" \
                 if path.is_dir() and (path / "metrics.jsonl").exists() else ""
             raise FileNotFoundError(f"nothing to resume: {ckpt} does not exist{hint}")
+        if not writer:
+            return cls(ckpt.parent), ckpt
+        run = cls(ckpt.parent).lock()  # a live run's temporary files are its own: never removed
         for name in ("last.npz", "checkpoint.npz", "metrics.jsonl", "summary.json"):
             for stale in ckpt.parent.glob(f".{name}.*.tmp"):  # a killed run's unfinished write
                 stale.unlink(missing_ok=True)
-        return cls(ckpt.parent), ckpt
+        return run, ckpt
 
     # ---------------------------------------------------------------- metrics.jsonl
     @property
@@ -100,12 +158,30 @@ class RunDir:
         file too (a resumed run rewrites the evaluations it is about to repeat)."""
         if not self.metrics_path.exists():
             return []
-        with open(self.metrics_path, encoding="utf-8") as f:
-            rows = [json.loads(line) for line in f if line.strip()]
-        if upto is not None and any(r["step"] > upto for r in rows):
-            rows = [r for r in rows if r["step"] <= upto]
-            atomic_write(self.metrics_path, "".join(json.dumps(r) + "\n" for r in rows))
-        return rows
+        path = self.metrics_path
+        data = files.read_bytes(path)
+        lines = data.split(b"\n")
+        torn = lines[-1] != b""  # no final newline: a kill mid-append left part of the last row
+        rows, previous = [], -1
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError) as exc:
+                if torn and number == len(lines):
+                    break  # dropped (and rewritten away below): the next append starts a clean line
+                raise ValueError(f"{path}, line {number}: not a JSON object ({exc}); expected one row per line") from None
+            step = row.get("step") if isinstance(row, dict) else None
+            if not _count(step) or step <= previous:
+                raise ValueError(f"{path}, line {number}: expected an object with an integer 'step' greater than "
+                                 f"the previous row's ({previous}), got {str(row)[:60]}")
+            previous = step
+            rows.append(row)
+        keep = rows if upto is None else [r for r in rows if r["step"] <= upto]
+        if upto is not None and (torn or len(keep) < len(rows)):
+            atomic_write(path, "".join(json.dumps(r) + "\n" for r in keep))
+        return keep
 
     # ---------------------------------------------------------------- summary, plot
     def write_summary(self, summary: dict) -> None:
@@ -136,11 +212,11 @@ def save_state(path, trainer, state=None) -> None:
     meta = {"kind": KIND, "task": recipe.name, "task_options": recipe.options,
             "task_state": recipe.state(), "model_class": type(trainer.model).__name__,
             "model": trainer.model.config, "rng": checkpoint.rng_to_meta(trainer.rng),
-            "data_sha256": _data_digests(recipe.options), **meta}
+            "data_sha256": trainer.data_digests(), **meta}
     checkpoint.save(path, arrays, meta)
 
 
-def load_state(path, model=None, options=None, recipe=None, into=None):
+def load_state(path, model=None, options=None, recipe=None, into=None, resume=False):
     """Read a trainer checkpoint.
 
     With ``model``: copy the saved parameters into it and return None. Without: return
@@ -158,7 +234,14 @@ def load_state(path, model=None, options=None, recipe=None, into=None):
         model.set_params(groups["param"])
         return None
     _check_data_files(path, meta, options or {})
-    if recipe is None:
+    if resume:  # data given again to continue a run must be, byte for byte, what it was trained on
+        for key, digests in _data_digests({k: v for k, v in (options or {}).items() if k in _DATA_OPTIONS}).items():
+            if (meta.get("data_sha256") or {}).get(key) != digests:
+                raise ValueError(f"--{key} {options[key]}: not the data checkpoint {path} was trained on (sha256 "
+                                 "differs); a resumed run continues on the same data")
+    if recipe is None:  # a checkpoint's options are held to the sizes the CLI's are (memory.py)
+        memory.check_task(meta["task"], {**meta["task_options"], **(options or {})}, meta["train"].get("batch_size"),
+                          meta["model"])
         recipe = recipes.from_meta({**meta, "task_options": {**meta["task_options"], **(options or {})}})
     elif (meta["task"], meta["task_state"]) != (recipe.name, recipe.state()):
         raise ValueError(f"checkpoint {path} was trained on other data (task {meta['task']!r}; the sha256 of "
@@ -194,8 +277,9 @@ def _data_digests(options: dict) -> dict:
 
 
 def _sha256(path) -> str:
+    """Streamed, of regular files only, at most files.max_data_bytes() (files.sha256)."""
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        return files.sha256(path)
     except OSError as exc:
         raise ValueError(f"cannot read data file {path}: {exc.strerror}") from None
 
@@ -230,8 +314,84 @@ def _check_meta(path, meta: dict) -> None:
         if not isinstance(value, types) or isinstance(value, bool) or (types is int and value < 0):
             what = f"no {key!r}" if key not in meta else f"an invalid {key!r} ({value!r:.40})"
             raise ValueError(f"checkpoint {path} has {what} in its metadata")
+    if _depth(meta) > MAX_DEPTH:
+        raise ValueError(f"checkpoint {path} has metadata nested more than {MAX_DEPTH} levels deep")
     if set(meta["best"]) != {"metric", "mode", "value", "step"}:
-        raise ValueError(f"checkpoint {path} has an invalid 'best' in its metadata")
+        raise ValueError(f"checkpoint {path} has an invalid 'best' in its metadata (expected the keys "
+                         "metric, mode, value, step)")
+
+    def bad(field, value, want):
+        raise ValueError(f"checkpoint {path} has an invalid {field!r} in its metadata ({value!r:.40}); expected {want}")
+
+    if not math.isfinite(meta["elapsed"]) or meta["elapsed"] < 0:
+        bad("elapsed", meta["elapsed"], "a finite number of seconds ≥ 0")
+    best = meta["best"]
+    if not isinstance(best["metric"], str):
+        bad("best.metric", best["metric"], "a metric name")
+    if best["mode"] not in ("min", "max"):
+        bad("best.mode", best["mode"], "'min' or 'max'")
+    if best["value"] is not None and not _finite(best["value"]):
+        bad("best.value", best["value"], "a finite number or null")
+    if best["step"] is not None and not (_count(best["step"]) and best["step"] <= meta["step"]):
+        bad("best.step", best["step"], f"an integer in [0, step={meta['step']}] or null")
+    if (best["value"] is None) != (best["step"] is None):
+        bad("best", best, "value and step both null or both set")
+    window = meta.get("window")
+    if not isinstance(window, dict) or set(window) != {"n", "loss", "norm", "tokens", "ema"}:
+        bad("window", window, "an object with the keys n, loss, norm, tokens, ema")
+    for key in ("n", "tokens"):
+        if not _count(window[key]):
+            bad(f"window.{key}", window[key], "an integer ≥ 0")
+    for key in ("loss", "norm", "ema"):
+        if not _finite(window[key]) and not (key == "ema" and window[key] is None):
+            bad(f"window.{key}", window[key], "a finite number")
+    for key, value in meta["stream"].items():
+        if not _count(value):
+            bad(f"stream.{key}", value, "an integer ≥ 0")
+    rng = meta["rng"]
+    if not isinstance(rng.get("bit_generator"), str) or not isinstance(rng.get("state"), dict):
+        bad("rng", rng, "an RNG state (bit_generator, state)")
+
+
+MAX_DEPTH = 32  # what save_state writes is at most 5 levels deep
+
+
+def _depth(obj) -> int:
+    """The nesting depth of JSON data, without recursion (a hostile file may nest deeply)."""
+    depth, level = 0, [obj]
+    while level:
+        depth += 1
+        if depth > MAX_DEPTH:
+            return depth
+        level = [v for o in level if isinstance(o, (dict, list)) for v in (o.values() if isinstance(o, dict) else o)]
+        level = [v for v in level if isinstance(v, (dict, list))]
+    return depth
+
+
+def _count(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def check_stream(path, stream, arrays: dict, meta: dict) -> None:
+    """A checkpoint's stream state against a fresh stream of its recipe: the same keys, and a
+    permutation (``perm``) of exactly the stream's examples."""
+    fresh_arrays, fresh_meta = stream.state_dict()
+    if set(meta) != set(fresh_meta):
+        raise ValueError(f"checkpoint {path} has an invalid 'stream' in its metadata ({meta!r:.40}); expected "
+                         f"the keys {', '.join(sorted(fresh_meta)) or 'none'}")
+    allowed = {"perm"} if hasattr(stream, "perm") else set()
+    if set(arrays) - allowed:
+        raise ValueError(f"checkpoint {path} has unexpected stream arrays {sorted(set(arrays) - allowed)}")
+    if "perm" in arrays:
+        perm = arrays["perm"]
+        if perm.dtype.kind not in "iu" or perm.shape != (stream.n,) or \
+                not np.array_equal(np.sort(perm), np.arange(stream.n)):
+            raise ValueError(f"checkpoint {path} has an invalid array 'stream/perm' (dtype {perm.dtype}, shape "
+                             f"{perm.shape}); expected a permutation of the {stream.n} training examples")
 
 
 def _clean(obj):

@@ -47,9 +47,9 @@ from typing import Any
 import numpy as np
 
 from . import _validate as v
-from . import distributed, optim, recipes
+from . import distributed, memory, optim, recipes
 from .checkpoint import rng_from_meta
-from .runs import RunDir, default_run_dir, load_state, save_state
+from .runs import RunDir, check_stream, default_run_dir, load_state, save_state
 from .session import Bar, Window, catch_sigint, set_blas_threads
 
 __all__ = ["TrainConfig", "Trainer", "Result", "Diverged", "train", "resume_trainer", "make_optimizer",
@@ -212,6 +212,15 @@ class Trainer:
         self._window = Window()
         self._interrupted = False
         self._best_params = None  # a copy of the best parameters of this session
+        self.data_sha256 = None  # of the data files, hashed once (data_digests), saved in checkpoints
+
+    def data_digests(self) -> dict:
+        """The sha256 of the task's data files, computed once per run (a resumed run keeps its
+        checkpoint's): moving or deleting the file mid-run changes nothing."""
+        if self.data_sha256 is None:
+            from .runs import _data_digests
+            self.data_sha256 = _data_digests(self.recipe.options)
+        return self.data_sha256
 
     # ---------------------------------------------------------------- state (runs.py saves it)
     def state(self) -> tuple[dict, dict]:
@@ -350,7 +359,13 @@ class Trainer:
         interrupted (status 'interrupted', last.npz written), e.g. to test resuming. Under MPI
         an error on any rank stops every rank (distributed.abort_on_error)."""
         with distributed.abort_on_error(self.world):
-            return self._run(until)
+            if self.run_dir is not None:
+                self.run_dir.lock()
+            try:
+                return self._run(until)
+            finally:
+                if self.run_dir is not None:
+                    self.run_dir.unlock()
 
     def _run(self, until: int | None) -> Result:
         c, status = self.config, "done"
@@ -438,25 +453,34 @@ def train(task: str | None = None, *, out=None, resume=None, task_options: dict 
         if value is not None and not isinstance(value, dict):
             raise TypeError(f"{name} must be a dict or None, got {type(value).__name__}")
     if resume is not None:
-        if task is not None or task_options or model_options:
-            raise ValueError("resume continues a run with its saved task and model; "
-                             "give only steps, minutes, patience, eval_every or progress")
-        run_dir, trainer = resume_trainer(resume, **train_options)
+        if task is not None or set(task_options or {}) - {"text", "data"} or model_options:
+            raise ValueError("resume continues a run with its saved task and model; give only steps, minutes, "
+                             "patience, eval_every, progress, or the same data again (task_options text/data)")
+        run_dir, trainer = resume_trainer(resume, data=task_options, **train_options)
         trainer.plot = plot
         return trainer.run()
-    recipe = recipes.make(task or recipes.DEFAULT_TASK, **(task_options or {}))
+    task = task or recipes.DEFAULT_TASK
+    if task in recipes.names():  # sizes before the recipe draws its validation data (memory.py)
+        cls = recipes.REGISTRY[task]
+        memory.check_task(task, {**cls.OPTIONS, **(task_options or {})},
+                          train_options.get("batch_size", cls.train_defaults.get("batch_size")),
+                          {**cls.model_defaults, **(model_options or {})})
+    recipe = recipes.make(task, **(task_options or {}))
     config = TrainConfig.from_dict({**recipe.train_defaults, **train_options})
     model = recipe.build_model(**{"seed": config.seed, **recipe.model_defaults, **(model_options or {})})
     run_dir = None
     if save:
-        run_dir = RunDir.create(out if out is not None else default_run_dir(recipe.name))
-    return Trainer(recipe, model, config, run_dir, plot=plot).run()
+        if distributed.world().rank == 0:  # under MPI rank 0 alone holds and writes the run directory
+            run_dir = RunDir.create(out if out is not None else default_run_dir(recipe.name))
+    trainer = Trainer(recipe, model, config, run_dir, plot=plot)
+    trainer.data_digests()  # hashed once, at the start
+    return trainer.run()
 
 
 RESUME_OVERRIDES = ("steps", "minutes", "patience", "eval_every", "progress")
 
 
-def resume_trainer(path, recipe=None, model=None, **overrides) -> tuple[RunDir, Trainer]:
+def resume_trainer(path, recipe=None, model=None, data=None, **overrides) -> tuple[RunDir, Trainer]:
     """A Trainer in the state saved at ``path`` (a run directory: its last.npz; or a file).
     ``recipe``/``model``: the caller's own (bptt.fit's arrays and model), checked against the
     checkpoint instead of rebuilt from it."""
@@ -464,12 +488,17 @@ def resume_trainer(path, recipe=None, model=None, **overrides) -> tuple[RunDir, 
     if unknown:
         raise ValueError(f"a resumed run keeps its configuration; only {', '.join(RESUME_OVERRIDES)} "
                          f"may change, got {unknown}")
-    run_dir, ckpt = RunDir.for_resume(path)
-    recipe, model, groups, meta = load_state(ckpt, recipe=recipe, into=model)
+    world = distributed.world()
+    run_dir, ckpt = RunDir.for_resume(path, writer=world.rank == 0)
+    recipe, model, groups, meta = load_state(ckpt, recipe=recipe, into=model, options=data or None, resume=True)
     config = TrainConfig.from_dict({**meta["train"], **overrides})
     trainer = Trainer(recipe, model, config, run_dir)
+    if isinstance(meta.get("data_sha256"), dict):
+        trainer.data_sha256 = meta["data_sha256"]
+    check_stream(ckpt, trainer.stream, groups["stream"], meta["stream"])
     trainer.load_state(groups, meta)
-    trainer.history = run_dir.read_metrics(upto=trainer.step)
+    # rank 0 reads (and trims) metrics.jsonl; under MPI the other ranks take its rows
+    trainer.history = world.broadcast(run_dir.read_metrics(upto=trainer.step) if world.rank == 0 else None)
     if trainer.step >= config.steps:
         raise ValueError(f"the checkpoint is at step {trainer.step} and the run has steps={config.steps}; "
                          "pass a larger --steps to train further")

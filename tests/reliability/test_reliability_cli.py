@@ -109,7 +109,7 @@ CASES = {
     "sample: not a charlm checkpoint": (["sample", "good/last.npz"], ["charlm"]),
     "translate: not a dates checkpoint": (["translate", "good/last.npz", "1 May 2000"], ["dates"]),
     "diagnose: truncated": (["diagnose", "truncated.npz"], ["truncated.npz"]),
-    "gradcheck --hidden 0": (["gradcheck", "--hidden", "0"], ["hidden_size"]),
+    "gradcheck --hidden 0": (["gradcheck", "--hidden", "0"], ["--hidden"]),
     "gradcheck --steps 0": pytest.param(["gradcheck", "--steps", "0"], ["steps"]),
     "diagnose --radius -1": (["diagnose", "--radius", "-1"], ["radius"]),
     **{f"eval: metadata without {k!r}": pytest.param(["eval", f"no_{k}.npz"], [f"no_{k}.npz"])

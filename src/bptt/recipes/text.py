@@ -36,6 +36,8 @@ class CharLM(Recipe):
         for k in ("seq_len", "eval_batch", "sample_length"):
             if not isinstance(self.options[k], int) or self.options[k] < 1:
                 raise ValueError(f"{k} must be an integer ≥ 1, got {self.options[k]!r}")
+        if self.options["sample_length"] > 10_000:  # the final report samples it (≈ 0.1 ms a character)
+            raise ValueError(f"sample_length must be an integer in [1, 10000], got {self.options['sample_length']}")
         self._vocab = self._ids = None
 
     @property
@@ -88,8 +90,13 @@ class CharLM(Recipe):
         out = self.evaluate(model)
         out.update(unigram_nats=charlm.unigram_nats(train, val, len(self.vocab)), uniform_nats=math.log(len(self.vocab)),
                    vocab_size=len(self.vocab), train_chars=int(len(train)), val_chars=int(len(val)))
-        out["sample"] = self.sample(model, primer="\n", length=self.options["sample_length"], temperature=0.8, seed=0)
+        out["sample"] = self.sample(model, primer=self.default_primer, length=self.options["sample_length"], temperature=0.8, seed=0)
         return out
+
+    @property
+    def default_primer(self) -> str:
+        """A newline, or the text's first character when it has no newline (its vocabulary)."""
+        return "\n" if "\n" in self.vocab.tokens else self.vocab.tokens[0]
 
     def describe(self, report):
         return [f"validation: {report['val_loss']:.4f} nats/char = {report['val_bpc']:.4f} bits/char "

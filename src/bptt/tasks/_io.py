@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .. import files
+
 
 def as_path(path: object, name: str = "path") -> Path:
     """Return ``path`` (a ``str`` or ``os.PathLike``) as a ``Path``."""
@@ -29,7 +31,7 @@ def read_text(path: object, name: str = "path") -> str:
     the first byte that is not UTF-8.
     """
     path = as_path(path, name)
-    data = path.read_bytes()
+    data = files.read_bytes(path)  # regular files only, size checked before reading
     if not data:
         raise ValueError(f"{path}: the file is empty")
     try:
