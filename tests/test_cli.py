@@ -194,3 +194,21 @@ def test_a_seq2seq_task_names_the_options_it_does_not_take(capsys, tmp_path):
     code, _, err = run(capsys, "train", "dates", "--embedding", 8, "--steps", 1, "--out", tmp_path / "r")
     assert code == 2
     one_error_line(err, "dates trains a Seq2Seq, which takes no embedding_size")
+
+
+def test_sample_eval_translate_and_diagnose_take_a_run_directory(capsys, tmp_path, text_file):
+    code, _, err = run(capsys, "train", "charlm", "--text", text_file, "--steps", 4, "--eval-every", 2, "--hidden", 6,
+                       "--batch-size", 4, "--seq-len", 5, "--no-progress", "--out", tmp_path / "lm")
+    assert code == 0, err
+    code, out, err = run(capsys, "sample", tmp_path / "lm", "--length", 20, "--seed", 0)
+    assert code == 0 and len(out) >= 20, err
+    code, out_npz, _ = run(capsys, "sample", tmp_path / "lm" / "checkpoint.npz", "--length", 20, "--seed", 0)
+    assert out_npz == out  # the directory means its best checkpoint
+    code, out, err = run(capsys, "eval", tmp_path / "lm")
+    assert code == 0 and "validation" in out, err
+    code, _, err = run(capsys, "diagnose", tmp_path / "lm", "--out", tmp_path / "d")
+    assert code == 0, err
+    (tmp_path / "empty").mkdir()
+    code, _, err = run(capsys, "eval", tmp_path / "empty")
+    assert code == 2
+    one_error_line(err, "without a checkpoint.npz")

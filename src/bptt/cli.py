@@ -115,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "only --steps --minutes --patience --eval-every --no-progress may change")
 
     s = sub.add_parser("sample", help="generate text from a charlm checkpoint")
-    s.add_argument("checkpoint")
+    s.add_argument("checkpoint", help="a run directory (its best checkpoint) or a .npz")
     s.add_argument("--primer", default=None, help="text the model reads first (default: a newline, or the "
                    "first character of the vocabulary if the text had none)")
     s.add_argument("--length", type=int, default=500, help="characters to generate (500)")
@@ -123,13 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=None, help="sampling seed (default: random)")
 
     e = sub.add_parser("eval", help="test metrics (and baselines) of a checkpoint")
-    e.add_argument("checkpoint")
+    e.add_argument("checkpoint", help="a run directory (its best checkpoint) or a .npz")
     e.add_argument("--text", default=None, help="charlm: evaluate on this text instead of the training file")
     e.add_argument("--data", nargs="+", default=None, help="sentiment/timeseries: other data files")
     e.add_argument("--json", action="store_true", help="print the report as JSON")
 
     tr = sub.add_parser("translate", help="translate dates with a dates (seq2seq) checkpoint")
-    tr.add_argument("checkpoint")
+    tr.add_argument("checkpoint", help="a run directory (its best checkpoint) or a .npz")
     tr.add_argument("text", nargs="+", help='one or more dates, e.g. "3rd of March 1999"')
 
     gc = sub.add_parser("gradcheck", help="float64 finite-difference check of BPTT on a small random model")
@@ -210,8 +210,14 @@ def cmd_train(a) -> int:
 
 
 def _load(path, **overrides):
+    """The checkpoint at ``path``: a .npz, or a run directory (its best model, checkpoint.npz)."""
     from .runs import load_state
 
+    path = Path(path)
+    if path.is_dir():
+        if not (path / "checkpoint.npz").exists():
+            raise ValueError(f"{path} is a directory without a checkpoint.npz: give a run directory or a .npz")
+        path = path / "checkpoint.npz"
     return load_state(path, options={k: v for k, v in overrides.items() if v is not None})
 
 
