@@ -15,5 +15,14 @@ from .session import set_blas_threads
 from .train import TrainConfig, Trainer, train  # the function shadows the module name, as documented
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    """``bptt.interop`` (and its ``torch`` module) on first use: ``import bptt`` never imports torch."""
+    if name == "interop":
+        import importlib
+
+        return importlib.import_module(".interop", __name__)
+    raise AttributeError(f"module 'bptt' has no attribute {name!r}")
 __all__ = ["RNN", "Seq2Seq", "fit", "Gradients", "Output", "gradcheck", "param_name", "length_mask", "last_step_mask",
            "one_to_many", "optim", "checkpoint", "weights", "train", "Trainer", "TrainConfig", "set_blas_threads"]

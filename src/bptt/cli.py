@@ -205,7 +205,9 @@ def cmd_train(a) -> int:
     how = {"done": "", "early_stop": " (early stop)", "time_limit": " (time limit)"}[result.status]
     print(f"{s['steps']} steps in {s['wall_time_s']:.1f} s{how}; best {best['metric']} = "
           f"{_num(best['value'])} at step {best['step']}")
-    print(f"run directory: {result.run_dir.path}  (metrics.jsonl, summary.json, checkpoint.npz, last.npz, loss.png)")
+    written = [n for n in ("metrics.jsonl", "summary.json", "checkpoint.npz", "last.npz", "loss.png")
+               if (result.run_dir.path / n).exists()]
+    print(f"run directory: {result.run_dir.path}  ({', '.join(written)})")
     return 0
 
 

@@ -89,7 +89,7 @@ def diagnose(net, x, y, out_dir, *, mask=None, h0=None, lengths=None, horizon: i
     histogram), and summary.txt into ``out_dir`` (created if needed); return the summary text.
 
     This is all ``bptt diagnose`` does after building (net, x, y), e.g. with ``random_setup``.
-    Arguments as ``RNN.loss_and_grad``; the plots need matplotlib (the ``train`` extra)."""
+    Arguments as ``RNN.loss_and_grad``."""
     from . import plots
 
     rep = analyse(net, x, y, mask, h0, lengths, horizon=horizon, max_sequences=max_sequences,

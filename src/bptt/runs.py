@@ -10,7 +10,7 @@ A run directory (``--out``, default ``runs/<task>-<YYYYmmdd-HHMMSS>``) holds
                      configuration: {"task": …, "model": …, "train": …}
     checkpoint.npz   the best model so far (by the task's monitored validation metric)
     last.npz         the latest state (every evaluation, the end of the run, Ctrl-C)
-    loss.png         training and validation curves (needs matplotlib)
+    loss.png         training and validation curves
     .lock            the PID of the process writing the run; flock'ed while it runs (one writer
                      at a time, RunDir.lock), left behind harmlessly when it ends
 
@@ -188,15 +188,13 @@ class RunDir:
         atomic_write(self.path / "summary.json", json.dumps(_clean(summary), indent=2) + "\n")
 
     def plot(self) -> Path | None:
-        """loss.png from metrics.jsonl; None (and no file) without matplotlib or rows."""
+        """loss.png from metrics.jsonl; None (and no file) without rows."""
+        from . import plots  # here, not at the top: `import bptt` does not import matplotlib
+
         rows = self.read_metrics()
         if not rows:
             return None
-        try:
-            from . import plots
-            plots.training_curves(rows, self.path / "loss.png")
-        except ImportError:
-            return None
+        plots.training_curves(rows, self.path / "loss.png")
         return self.path / "loss.png"
 
 

@@ -89,10 +89,7 @@ class Bar:
         self.timed = config.minutes is not None
         if not config.progress:
             return
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:  # the `train` extra is not installed: no bar
-            return
+        from tqdm.auto import tqdm  # here, not at the top: `import bptt` needs numpy only
         if self.timed:
             self.bar = tqdm(total=round(60 * config.minutes), initial=int(initial_seconds), desc=desc, unit="s",
                             dynamic_ncols=True, file=sys.stderr,

@@ -127,6 +127,10 @@ def load(path):
         raise bad("not an .npz archive (a single .npy array?)")
     with npz:
         keys = set(npz.files)
+        if "__meta__" in keys and "format" not in keys:  # checkpoint.META_KEY
+            raise bad("a training checkpoint (bptt train, bptt.fit), not a weights file: rebuild its model "
+                      "with `recipe, net, arrays, meta = bptt.runs.load_state(path)`, then "
+                      "bptt.weights.save(other_path, net) writes the plain weights file")
         missing = [k for k in _META if k not in keys]
         if missing:
             raise bad(f"missing {missing}; a bptt weights file has the keys format, model, config "

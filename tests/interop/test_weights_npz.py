@@ -186,3 +186,25 @@ def test_errors(tmp_path):
         weights.save(p, {"U": np.zeros(2)})
     write(p, **good)  # and the untouched dict loads
     assert weights.load(p).config == net.config
+
+
+def test_a_training_checkpoint_names_its_loader(tmp_path):
+    """bptt.weights.load on a run's checkpoint.npz says which loader reads it, and that loader does."""
+    r = bptt.train("addition", steps=4, eval_every=2, out=tmp_path / "run", progress=False,
+                   model_options={"hidden_size": 3}, task_options={"test_bits": [8]})
+    ckpt = tmp_path / "run" / "checkpoint.npz"
+    with pytest.raises(ValueError, match=r"a training checkpoint .*bptt\.runs\.load_state\(path\)"):
+        weights.load(ckpt)
+    _, net, _, _ = bptt.runs.load_state(ckpt)
+    weights.save(tmp_path / "w.npz", net)
+    assert weights.load(tmp_path / "w.npz").config == r.model.config
+
+
+def test_interop_is_an_attribute_of_bptt_without_importing_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, bptt; assert 'torch' not in sys.modules; m = bptt.interop.torch; "
+            "assert m.__name__ == 'bptt.interop.torch' and 'torch' not in sys.modules")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr

@@ -7,3 +7,6 @@ bptt.interop.torch   ``to_torch(net) -> (nn.RNN | nn.LSTM | nn.GRU, nn.Linear)``
 
 For a framework-free file of named arrays, see ``bptt.weights``.
 """
+from . import torch  # the module bptt.interop.torch; it imports torch itself only when called
+
+__all__ = ["torch"]

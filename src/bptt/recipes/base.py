@@ -6,8 +6,8 @@ with the task's own test metric next to its baseline, and the defaults that work
 is rebuilt from a checkpoint's metadata (``registry.from_meta``), so a checkpoint alone is
 enough to sample, evaluate or translate.
 
-Data files default to ``$BPTT_DATA`` or the ``shared/data`` folder next to the repository
-(tinyshakespeare.txt, sentiment/*.txt, timeseries/*.csv); pass your own with the task options
+Data files default to ``$BPTT_DATA`` or, in a source checkout, the ``shared/data`` folder beside
+the repository (sentiment/*.txt, timeseries/*.csv); pass your own with the task options
 (``--text``, ``--data``).
 """
 from __future__ import annotations
@@ -100,10 +100,26 @@ class Recipe:
 
 
 
-def data_dir() -> Path:
-    """``$BPTT_DATA``, else ``<repository>/../shared/data``."""
+def default_data(option: str, *parts: str) -> str:
+    """The path of a task's default data file ``parts`` (e.g. "timeseries", "airline.csv"): under
+    ``$BPTT_DATA`` if set, else, in a source checkout (an editable install), under the
+    ``shared/data`` folder beside the repository. A FileNotFoundError names the task ``option``
+    (``--data``) and ``$BPTT_DATA`` when it is in neither place (an installed package has no
+    repository beside it)."""
     env = os.environ.get("BPTT_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[4] / "shared" / "data"
+    checkout = Path(__file__).resolve().parents[3]  # src/bptt/recipes/base.py -> the repository
+    if env:
+        root, where = Path(env), "$BPTT_DATA"
+    elif (checkout / "pyproject.toml").is_file():
+        root, where = checkout.parent / "shared" / "data", "the shared/data folder beside the repository"
+    else:
+        root, where = None, "no $BPTT_DATA set"
+    path = None if root is None else root.joinpath(*parts)
+    if path is None or not path.is_file():
+        shown = "/".join(parts) if path is None else str(path)
+        raise FileNotFoundError(f"no data file {shown} ({where}): pass --{option} PATH, or set $BPTT_DATA "
+                                f"to the folder that holds {parts[0]}/")
+    return str(path)
 
 
 def percent(v) -> str:

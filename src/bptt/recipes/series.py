@@ -6,7 +6,7 @@ import os
 import numpy as np
 
 from ..tasks import timeseries
-from .base import Recipe, data_dir
+from .base import Recipe, default_data
 from .registry import register
 from .streams import EpochStream, TaskBatch
 
@@ -30,7 +30,7 @@ class TimeSeries(Recipe):
     def setup(self):
         data = self.options["data"]
         if data is None:
-            data = str(data_dir() / "timeseries" / "daily-min-temperatures.csv")
+            data = default_data("data", "timeseries", "daily-min-temperatures.csv")
         if isinstance(data, (list, tuple)):
             if len(data) != 1:
                 raise ValueError(f"timeseries reads one CSV file, got {len(data)}")

@@ -12,7 +12,7 @@ from ..losses import log_softmax
 from ..model import RNN
 from ..outputs import public_state
 from ..tasks import charlm, sentiment
-from .base import Recipe, data_dir, percent
+from .base import Recipe, default_data, percent
 from .registry import register
 from .streams import ChunkStream, EpochStream, TaskBatch
 
@@ -155,7 +155,7 @@ class Sentiment(Recipe):
     def setup(self):
         data = self.options["data"]
         if data is None:
-            data = [str(data_dir() / "sentiment" / f"{n}_labelled.txt") for n in ("amazon_cells", "imdb", "yelp")]
+            data = [default_data("data", "sentiment", f"{n}_labelled.txt") for n in ("amazon_cells", "imdb", "yelp")]
         elif isinstance(data, (str, os.PathLike)):
             data = [os.fspath(data)]
         self.options["data"] = [os.fspath(p) for p in data]
