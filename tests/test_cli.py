@@ -159,6 +159,23 @@ def test_sentiment_timeseries_dates_from_the_cli(capsys, tmp_path):
     assert code == 0, err
     lines = out.strip().splitlines()
     assert len(lines) == 2 and lines[0].startswith("3rd of March 1999\t")
+    # not dates are named on stderr, one line each, and the others still translate (exit 2);
+    # any case is read as the task writes it, and a wrong answer shows the right one
+    args = ["hello", "3RD OF MARCH 1999", "", "31 February 2020", "Monday, 22 Nov 2026"]
+    code, out, err = run(capsys, "translate", tmp_path / "d", *args)
+    assert code == 2 and "Traceback" not in err
+    assert err.strip().splitlines() == [
+        "bptt: error: date 1 ('hello'): not a date in a supported format (`bptt translate --help` lists them)",
+        "bptt: error: date 3 (''): empty: expected a date such as '3rd of March 1999'",
+        "bptt: error: date 4 ('31 February 2020'): no such day: February 2020 has 29 days",
+        "bptt: error: date 5 ('Monday, 22 Nov 2026'): 2026-11-22 is a Sunday, not 'Monday'"]
+    from bptt.runs import load_state
+    recipe, model, _, _ = load_state(tmp_path / "d" / "checkpoint.npz")
+    got = recipe.translate(model, ["3rd of March 1999"])[0]
+    right = "" if got == "1999-03-03" else "\t(wrong: 1999-03-03)"
+    assert out == f"3RD OF MARCH 1999\t{got}{right}\n"
+    code, out, _ = run(capsys, "translate", "--help")
+    assert code == 0 and all(line in out for line in ("  22nd of November 2026", "  2026/11/22", "  22-Nov-2026"))
 
 
 TASK_ARGS = {"addition": [], "parity": [], "digits": [], "sentiment": [], "timeseries": [],

@@ -14,6 +14,7 @@ Exit status: 0 success; 1 a failed gradient check or a diverged run; 2 bad input
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import sys
@@ -128,7 +129,18 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--data", nargs="+", default=None, help="sentiment/timeseries: other data files")
     e.add_argument("--json", action="store_true", help="print the report as JSON")
 
-    tr = sub.add_parser("translate", help="translate dates with a dates (seq2seq) checkpoint")
+    from .tasks import dates
+
+    example = datetime.date(2026, 11, 22)
+    tr = sub.add_parser(
+        "translate", help="translate dates with a dates (seq2seq) checkpoint",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Translate dates written by people into ISO dates with a trained dates checkpoint. Each date\n"
+                    "is read first (any case): one that is not a date of these formats, or not a real day of\n"
+                    "1900-2099, is named on stderr and skipped (exit status 2); the others are translated\n"
+                    "by the model and printed as 'DATE<tab>ISO', with the right answer after it when\n"
+                    "the model is wrong.\n\nformats (for 22 November 2026):\n"
+                    + "\n".join(f"  {dates.format_date(example, f)}" for f in dates.FORMATS))
     tr.add_argument("checkpoint", help="a run directory (its best checkpoint) or a .npz")
     tr.add_argument("text", nargs="+", help='one or more dates, e.g. "3rd of March 1999"')
 
@@ -246,12 +258,22 @@ def cmd_eval(a) -> int:
 
 
 def cmd_translate(a) -> int:
+    from .tasks import dates
+
     recipe, model, _, _ = _load(a.checkpoint)
     if not hasattr(recipe, "translate"):
         raise ValueError(f"translate needs a dates checkpoint; {a.checkpoint} is a {recipe.name} model")
-    for text, out in zip(a.text, recipe.translate(model, a.text)):
-        print(f"{text}\t{out}")
-    return 0
+    read = {}  # argument number -> (date, format)
+    for i, text in enumerate(a.text, 1):
+        try:
+            read[i] = dates.read(text)
+        except ValueError as exc:
+            print(f"bptt: error: date {i} ({text!r}): {exc}", file=sys.stderr)
+    outs = recipe.translate(model, [dates.format_date(*df) for df in read.values()]) if read else []
+    for (i, (date, _)), out in zip(read.items(), outs):
+        right = "" if out == date.isoformat() else f"\t(wrong: {date.isoformat()})"
+        print(f"{a.text[i - 1]}\t{out}{right}")
+    return 0 if len(read) == len(a.text) else 2
 
 
 def cmd_gradcheck(a) -> int:

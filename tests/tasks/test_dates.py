@@ -144,3 +144,27 @@ def test_bad_input_raises_a_clear_error(call, error, words):
     with pytest.raises(error) as info:
         call()
     assert words in str(info.value)
+
+
+def test_read_is_the_inverse_of_format_date_in_any_case():
+    rng = np.random.default_rng(0)
+    for k in range(600):
+        day = dates.FIRST_DAY + datetime.timedelta(days=int(rng.integers(dates.N_DAYS)))
+        fmt = dates.FORMATS[k % len(dates.FORMATS)]
+        text = dates.format_date(day, fmt)
+        for written in (text, text.upper(), text.lower(), f"  {text} "):
+            got_day, got_fmt = dates.read(written)
+            assert got_day == day and dates.format_date(got_day, got_fmt) == text, written
+
+
+@pytest.mark.parametrize("text, why", [
+    ("hello", "not a date in a supported format"), ("", "empty"), ("   ", "empty"),
+    ("31 February 2020", "no such day: February 2020 has 29 days"),
+    ("29 February 2100", "no such day: February 2100 has 28 days"), ("2026/13/1", "month 13 does not exist"),
+    ("1850/1/1", "outside the years 1900–2099"), ("Monday, 22 Nov 2026", "is a Sunday, not 'Monday'"),
+    ("Foo 22 Nov 2026", "'Foo' is not a weekday"), ("Novem 22, 2026", "'Novem' is not a month"),
+    ("12nd of June 2001", "the ordinal of 12 is '12th'"), ("1999-03-03 and more", "not a date"),
+])
+def test_read_says_why_a_text_is_not_a_date(text, why):
+    with pytest.raises(ValueError, match=re.escape(why)):
+        dates.read(text)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import re
 import string
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -39,7 +40,7 @@ from ._checks import as_rng, int_array
 from ._vocab import CharVocabulary
 
 __all__ = ["EOS", "FORMATS", "PAD", "SOS", "Seq2SeqBatch", "decode", "encode_pairs", "exact_match",
-           "format_date", "sample", "vocabulary"]
+           "format_date", "read", "sample", "vocabulary"]
 
 PAD, SOS, EOS = "<pad>", "<sos>", "<eos>"
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
@@ -88,6 +89,85 @@ def format_date(date: datetime.date, fmt: str) -> str:
         return fmt.format(**fields)
     except (KeyError, IndexError, ValueError) as exc:
         raise ValueError(f"fmt: expected a template with the fields {sorted(fields)}, got {fmt!r} ({exc!r})") from None
+
+
+# what each field of FORMATS matches when a person's text is read (``read``), case ignored
+_FIELD_PATTERNS = {"d": r"\d{1,2}", "dd": r"\d{1,2}", "dth": r"\d{1,2}(?:st|nd|rd|th)", "m": r"\d{1,2}",
+                   "mm": r"\d{1,2}", "month": r"[a-z]+", "mon": r"[a-z]+", "weekday": r"[a-z]+", "wkd": r"[a-z]+",
+                   "yyyy": r"\d{4}"}
+
+
+@functools.lru_cache(maxsize=None)
+def _pattern(fmt: str) -> re.Pattern:
+    """The regular expression of the template ``fmt``: its literal text, and each field as a group."""
+    parts = []
+    for literal, field, _, _ in string.Formatter().parse(fmt):
+        parts.append(re.escape(literal))
+        if field:
+            parts.append(f"(?P<{field}>{_FIELD_PATTERNS[field]})")
+    return re.compile("".join(parts), re.IGNORECASE)
+
+
+def read(text: str) -> tuple[datetime.date, str]:
+    """The date a person's ``text`` writes and the one of ``FORMATS`` it is written in, ignoring
+    case and surrounding spaces: ``read("3RD of march 1999") == (date(1999, 3, 3), "{dth} of
+    {month} {yyyy}")``, so ``format_date(*read(text))`` is ``text`` as the task writes it.
+
+    ValueError saying why ``text`` is not such a date: empty; in none of the formats; a day that
+    does not exist ("31 February 2020"); outside 1900–2099; a weekday or an ordinal suffix that
+    contradicts the date."""
+    if not isinstance(text, str):
+        raise TypeError(f"text: expected a str, got {type(text).__name__}")
+    text = text.strip()
+    if not text:
+        raise ValueError("empty: expected a date such as '3rd of March 1999'")
+    reasons = []
+    for fmt in FORMATS:
+        match = _pattern(fmt).fullmatch(text)
+        if match is None:
+            continue
+        try:
+            return _date_of(match.groupdict()), fmt
+        except ValueError as exc:
+            reasons.append(str(exc))
+    if reasons:
+        raise ValueError(reasons[0])
+    raise ValueError("not a date in a supported format (`bptt translate --help` lists them)")
+
+
+def _date_of(fields: dict) -> datetime.date:
+    """The date of a format's matched ``fields``, checked: ValueError naming what is wrong."""
+    names = [m.lower() for m in MONTHS]
+    if "month" in fields or "mon" in fields:
+        given = fields.get("month") or fields["mon"]
+        full = "month" in fields
+        known = [n if full else n[:3] for n in names]
+        if given.lower() not in known:
+            raise ValueError(f"{given!r} is not a month{'' if full else ' (its first three letters)'}")
+        month = known.index(given.lower()) + 1
+    else:
+        month = int(fields.get("m") or fields["mm"])
+    day = int(re.match(r"\d+", fields.get("d") or fields.get("dd") or fields["dth"]).group())
+    year = int(fields["yyyy"])
+    if not 1 <= month <= 12:
+        raise ValueError(f"month {month} does not exist")
+    try:
+        date = datetime.date(year, month, day)
+    except ValueError:
+        last = (datetime.date(year + month // 12, month % 12 + 1, 1) - datetime.timedelta(days=1)).day
+        raise ValueError(f"no such day: {MONTHS[month - 1]} {year} has {last} days") from None
+    if not FIRST_DAY <= date <= FIRST_DAY + datetime.timedelta(days=N_DAYS - 1):
+        raise ValueError(f"{date.isoformat()} is outside the years 1900–2099 the task covers")
+    if "dth" in fields and fields["dth"].lower() != format_date(date, "{dth}"):
+        raise ValueError(f"{fields['dth']!r}: the ordinal of {day} is {format_date(date, '{dth}')!r}")
+    weekday = fields.get("weekday") or fields.get("wkd")
+    if weekday is not None:
+        full = "weekday" in fields
+        if weekday.lower() not in [w.lower() if full else w[:3].lower() for w in WEEKDAYS]:
+            raise ValueError(f"{weekday!r} is not a weekday")
+        if weekday.lower() != format_date(date, "{weekday}" if full else "{wkd}").lower():
+            raise ValueError(f"{date.isoformat()} is a {WEEKDAYS[date.weekday()]}, not {weekday!r}")
+    return date
 
 
 @functools.lru_cache(maxsize=8)
