@@ -5,6 +5,7 @@ import sys
 import numpy as np
 import pytest
 
+import bptt
 from bptt import diagnose_report as report
 from bptt import diagnostics as dg
 
@@ -67,3 +68,43 @@ def test_matplotlib_is_imported_only_when_plotting():
     code = "import sys, bptt.plots, bptt.diagnostics; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_jacobian_spectrum_of_a_long_sequence_draws_without_warnings(tmp_path):
+    """T = 2444 with singular values that vanish after a few hundred lags (zeros, then columns of
+    zeros): no RuntimeWarning reaches the user (an all-zero lag has no mean, min or max)."""
+    import warnings
+
+    T, B, H = 2444, 2, 5
+    sv = 0.8 ** np.arange(T)[:, None, None] * np.linspace(1.0, 0.1, H) * np.ones((T, B, H))
+    sv[300:] = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert is_png(plots.jacobian_spectrum(sv, tmp_path / "long.png"))
+
+
+def test_loss_png_names_the_task_and_run_its_metric_and_labels_a_short_log_axis(tmp_path, monkeypatch):
+    figures = []
+    real = plots._save
+    monkeypatch.setattr(plots, "_save", lambda fig, path, title: figures.append((fig, title)) or real(fig, path, title))
+    r = bptt.train("addition", steps=40, eval_every=10, out=tmp_path / "myrun", progress=False,
+                   model_options={"hidden_size": 4}, task_options={"test_bits": [8]})
+    assert r.status == "done"
+    (fig, title), = figures
+    assert title == "addition: myrun"
+    loss_ax, metric_ax, _ = fig.axes
+    assert metric_ax.get_ylabel() == "val_acc"
+    fig.canvas.draw()
+    lo, hi = loss_ax.get_ylim()
+    labels = [t.get_text() for t in loss_ax.get_yticklabels() if t.get_text() and lo <= t.get_position()[1] <= hi]
+    assert hi / lo < 10 and len(labels) >= 3, (lo, hi, labels)  # a loss within one decade, labelled
+
+
+def test_figures_are_written_atomically_never_through_a_link(tmp_path):
+    outside = tmp_path / "outside.png"
+    outside.write_bytes(b"keep")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "loss.png").symlink_to(outside)
+    plots.training_curves([{"step": 1, "loss": 1.0}, {"step": 2, "loss": 0.5}], run / "loss.png")
+    assert outside.read_bytes() == b"keep" and not (run / "loss.png").is_symlink() and is_png(run / "loss.png")

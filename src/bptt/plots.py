@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import warnings
 
 import numpy as np
+
+from .files import atomic_write
 
 CEILING = 1e100  # larger values are drawn here: a log axis cannot span 1e±300
 DECADES = 30  # a gradient figure's log axis spans at most this many decades below its largest value
@@ -42,8 +45,19 @@ def _figure(ncols=1, width=6.4, height=4.4):
 def _save(fig, path, title):
     if title:
         fig.suptitle(title, fontsize=11)
-    fig.savefig(path, dpi=110)
+    suffix = os.path.splitext(os.fspath(path))[1].lstrip(".").lower() or "png"
+    atomic_write(path, lambda f: fig.savefig(f, format=suffix, dpi=110))  # never through a link at path
     return path
+
+
+def _label_log_axis(axis):
+    """Labels at 1, 2 and 5 × each power of ten on a log ``axis`` (plain numbers), so that a
+    range under one decade (a loss from 2.1 to 1.6) still shows several labelled ticks."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def _number(x):
@@ -80,8 +94,9 @@ def training_curves(metrics_rows, path, *, x: str = "step", title: str | None = 
                     ms=3, lw=1.4, label=k)
         if positive and group is not metrics:
             ax.set_yscale("log")
+            _label_log_axis(ax.yaxis)
         ax.set_xlabel(x)
-        ax.set_ylabel("loss" if group is losses else ("gradient norm" if group[0] == "grad_norm" else "metric"))
+        ax.set_ylabel("loss" if group is losses else ("gradient norm" if group[0] == "grad_norm" else ", ".join(group)))
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=9)
     return _save(fig, path, title)
@@ -202,18 +217,22 @@ def jacobian_spectrum(sv, path, *, title: str | None = None):
     if H >= 3:
         picks[H // 2] = ("median", COLORS[0])
     picks.setdefault(H - 1, ("smallest", COLORS[2]))
-    with warnings.catch_warnings():  # an all-zero column (rank lost for good) has no mean
+    with warnings.catch_warnings():  # an all-zero column (rank lost for good) has no mean, min or max
         warnings.simplefilter("ignore", RuntimeWarning)
         for j, (label, c) in picks.items():
             ax.plot(lags, np.exp(np.nanmean(logs[:, :, j], axis=1)), color=c, lw=1.6, label=f"σ {label}")
-    ax.fill_between(lags, np.nanmin(np.exp(logs[:, :, 0]), axis=1), np.nanmax(np.exp(logs[:, :, 0]), axis=1),
-                    color=COLORS[1], alpha=0.15, lw=0, label="σ largest: range over sequences")
+        ax.fill_between(lags, np.nanmin(np.exp(logs[:, :, 0]), axis=1), np.nanmax(np.exp(logs[:, :, 0]), axis=1),
+                        color=COLORS[1], alpha=0.15, lw=0, label="σ largest: range over sequences")
     ax.axhline(1.0, color="grey", lw=0.8)
     ax.set_yscale("log")
     drawn = np.exp(logs[np.isfinite(logs)])
     top = max(1.0, float(drawn.max())) if drawn.size else 1.0
     if drawn.size and drawn.min() < top * 10.0 ** -DECADES:  # long sequences: at most DECADES decades
         ax.set_ylim(top * 10.0 ** -DECADES, top * 3)
+        with np.errstate(invalid="ignore"):
+            seen = np.flatnonzero((logs >= np.log(top) - DECADES * np.log(10.0)).any(axis=(1, 2)))
+        if seen.size and seen[-1] < T - 1:  # the lags below the axis everywhere are not shown either
+            ax.set_xlim(-0.5, seen[-1] * 1.05 + 1)
     ax.set_xlabel("lag l")
     ax.set_ylabel(r"singular values of $\partial h_T/\partial h_{T-l}$")
     ax.set_title("numerically zero values (< H·eps·σ_max) not drawn", fontsize=9)

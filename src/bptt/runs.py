@@ -139,7 +139,7 @@ class RunDir:
         if not writer:
             return cls(ckpt.parent), ckpt
         run = cls(ckpt.parent).lock()  # a live run's temporary files are its own: never removed
-        for name in ("last.npz", "checkpoint.npz", "metrics.jsonl", "summary.json"):
+        for name in ("last.npz", "checkpoint.npz", "metrics.jsonl", "summary.json", "loss.png"):
             for stale in ckpt.parent.glob(f".{name}.*.tmp"):  # a killed run's unfinished write
                 stale.unlink(missing_ok=True)
         return run, ckpt
@@ -187,14 +187,15 @@ class RunDir:
     def write_summary(self, summary: dict) -> None:
         atomic_write(self.path / "summary.json", json.dumps(_clean(summary), indent=2) + "\n")
 
-    def plot(self) -> Path | None:
-        """loss.png from metrics.jsonl; None (and no file) without rows."""
+    def plot(self, task: str) -> Path | None:
+        """loss.png from metrics.jsonl, titled with the ``task`` and the run's folder name; None
+        (and no file) without rows."""
         from . import plots  # here, not at the top: `import bptt` does not import matplotlib
 
         rows = self.read_metrics()
         if not rows:
             return None
-        plots.training_curves(rows, self.path / "loss.png")
+        plots.training_curves(rows, self.path / "loss.png", title=f"{task}: {self.path.resolve().name}")
         return self.path / "loss.png"
 
 

@@ -80,37 +80,40 @@ class Window:
 
 
 class Bar:
-    """A tqdm bar on stderr: steps done (or, with a time budget, seconds used of it), the
+    """A tqdm bar on stderr: the share of the run done (of its steps, or of its minutes if they
+    run out first), the steps and seconds so far, the
     smoothed training loss, tokens (time steps × sequences) per second and the learning rate;
     evaluation lines are written above it."""
 
+    SCALE = 1000  # the bar counts thousandths of the run
+
     def __init__(self, config, initial_step, initial_seconds, desc):
         self.bar, self._last = None, 0.0
-        self.timed = config.minutes is not None
+        self.steps, self.seconds = config.steps, None if config.minutes is None else 60 * config.minutes
         if not config.progress:
             return
         from tqdm.auto import tqdm  # here, not at the top: `import bptt` needs numpy only
-        if self.timed:
-            self.bar = tqdm(total=round(60 * config.minutes), initial=int(initial_seconds), desc=desc, unit="s",
-                            dynamic_ncols=True, file=sys.stderr,
-                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n}/{total} s{postfix}")
-        else:
-            self.bar = tqdm(total=config.steps, initial=initial_step, desc=desc, unit="step", dynamic_ncols=True,
-                            file=sys.stderr)
+        self.bar = tqdm(total=self.SCALE, initial=self.done(initial_step, initial_seconds), desc=desc,
+                        dynamic_ncols=True, file=sys.stderr, bar_format="{desc}: {percentage:3.0f}%|{bar}|{postfix}")
+
+    def done(self, step, elapsed) -> int:
+        """Thousandths of the run done after ``step`` steps and ``elapsed`` seconds: of the budget
+        that ends it first (steps, or minutes when given), so a run shows 100% when it ends."""
+        fraction = step / self.steps
+        if self.seconds is not None:
+            fraction = max(fraction, elapsed / self.seconds)
+        return min(self.SCALE, int(self.SCALE * fraction))
 
     def update(self, step, elapsed, window, lr):
         if self.bar is None:
             return
-        if self.timed:
-            self.bar.update(max(0, int(elapsed) - self.bar.n))
-        else:
-            self.bar.update(1)
+        self.bar.update(max(0, self.done(step, elapsed) - self.bar.n))
         now = time.perf_counter()
-        if now - self._last > 0.25:
+        if now - self._last > 0.25 or step == self.steps:
             self._last = now
-            where = f"step={step} " if self.timed else ""
-            self.bar.set_postfix_str(f"{where}loss={window.ema:.4g} tok/s={window.rate():,.0f} lr={lr:.3g}",
-                                     refresh=False)
+            budget = "" if self.seconds is None else f"/{self.seconds:.0f}"
+            self.bar.set_postfix_str(f"step {step}/{self.steps}, {elapsed:.0f}{budget} s, loss={window.ema:.4g} "
+                                     f"tok/s={window.rate():,.0f} lr={lr:.3g}", refresh=False)
 
     def show_eval(self, row):
         text = f"step {row['step']}: " + ", ".join(

@@ -433,7 +433,7 @@ class Trainer:
         if self.run_dir is not None:
             self.run_dir.write_summary(summary)
             if self.plot:
-                self.run_dir.plot()
+                self.run_dir.plot(self.recipe.name)
         return Result(status, summary, self.model, self.recipe, self.run_dir, list(self.history))
 
 

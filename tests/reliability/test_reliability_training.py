@@ -118,7 +118,7 @@ def test_sigkill_at_random_moments_then_resume_is_bit_for_bit(reference, tmp_pat
             continue
         assert proc.returncode == -signal.SIGKILL
         strays = [f for f in os.listdir(out) if f.endswith(".tmp")]
-        assert all(re.fullmatch(r"\.(last|checkpoint)\.npz\.\w+\.tmp|\.\w+\.(json|jsonl)\.\w+\.tmp", f)
+        assert all(re.fullmatch(r"\.(last|checkpoint)\.npz\.\w+\.tmp|\.\w+\.(json|jsonl)\.\w+\.tmp|\.loss\.png\.\w+\.tmp", f)
                    for f in strays), strays
         outcome["killed in a write"] += bool(strays)
         for name in ("last.npz", "checkpoint.npz"):
