@@ -8,6 +8,7 @@ import signal
 import numpy as np
 import pytest
 
+import bptt
 from bptt import checkpoint
 from bptt.tasks import digits
 from bptt.model import RNN
@@ -388,3 +389,47 @@ def test_bad_options_are_value_errors():
         TrainConfig(optimizer="lbfgs")
     with pytest.raises(FileNotFoundError):
         train(resume="/nonexistent/run")
+
+
+class _Folder(bptt.recipes.Recipe):
+    """A tiny task with an option named ``data`` (many-to-one parity of 4 bits)."""
+    name = "folder-task"
+    OPTIONS = {"data": None}
+    train_defaults = {"steps": 4, "batch_size": 8, "eval_every": 2}
+    model_defaults = {"hidden_size": 3}
+
+    def setup(self):
+        self.x = np.random.default_rng(0).integers(0, 2, (4, 64))
+        self.y = self.x.sum(0) % 2
+
+    def io(self):
+        return {"input_size": 2, "output_size": 2}
+
+    def stream(self, batch_size, rng):
+        return bptt.recipes.EpochStream(64, batch_size, rng,
+                                        lambda i: bptt.recipes.TaskBatch(self.x[:, i], self.y[i], mask="last"))
+
+    def evaluate(self, model):
+        return {"val_loss": model.loss(self.x, self.y, mask="last")}
+
+
+def test_an_option_named_data_is_hashed_only_when_the_recipe_declares_it(tmp_path):
+    r = bptt.train(_Folder(data=str(tmp_path)), out=tmp_path / "a", progress=False)  # not a data file: not read
+    assert r.status == "done" and r.summary["steps"] == 4
+
+    class Declared(_Folder):
+        data_options = ("data",)
+
+    with pytest.raises(ValueError, match=f"cannot read data file {tmp_path}"):
+        bptt.train(Declared(data=str(tmp_path)), out=tmp_path / "b", progress=False)
+    assert not (tmp_path / "b" / "metrics.jsonl").exists()  # refused at the start, not at a checkpoint
+
+
+def test_a_trainer_given_a_run_directory_that_was_never_made_says_how(tmp_path):
+    from bptt.runs import RunDir
+
+    recipe = _Folder()
+    trainer = bptt.Trainer(recipe, recipe.build_model(hidden_size=3), bptt.TrainConfig(steps=2, progress=False),
+                           RunDir(tmp_path / "never"))
+    with pytest.raises(ValueError, match=r"RunDir\.create\(path\)"):
+        trainer.run()

@@ -76,7 +76,9 @@ class RunDir:
         try:
             fd = os.open(self.path / ".lock", flags, 0o644)
         except OSError as exc:
-            raise ValueError(f"cannot lock run directory {self.path}: {exc.strerror} ({self.path / '.lock'})") from None
+            hint = "" if self.path.is_dir() else "; make a new run directory with RunDir.create(path)"
+            raise ValueError(f"cannot lock run directory {self.path}: {exc.strerror} ({self.path / '.lock'}){hint}") \
+                from None
         f = os.fdopen(fd, "r+")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -232,9 +234,10 @@ def load_state(path, model=None, options=None, recipe=None, into=None, resume=Fa
     if model is not None:
         model.set_params(groups["param"])
         return None
-    _check_data_files(path, meta, options or {})
+    keys = recipe.data_options if recipe is not None else _data_options(meta["task"])
+    _check_data_files(path, meta, options or {}, keys)
     if resume:  # data given again to continue a run must be, byte for byte, what it was trained on
-        for key, digests in _data_digests({k: v for k, v in (options or {}).items() if k in _DATA_OPTIONS}).items():
+        for key, digests in _data_digests(options or {}, keys).items():
             if (meta.get("data_sha256") or {}).get(key) != digests:
                 raise ValueError(f"--{key} {options[key]}: not the data checkpoint {path} was trained on (sha256 "
                                  "differs); a resumed run continues on the same data")
@@ -242,9 +245,12 @@ def load_state(path, model=None, options=None, recipe=None, into=None, resume=Fa
         memory.check_task(meta["task"], {**meta["task_options"], **(options or {})}, meta["train"].get("batch_size"),
                           meta["model"])
         recipe = recipes.from_meta({**meta, "task_options": {**meta["task_options"], **(options or {})}})
-    elif (meta["task"], meta["task_state"]) != (recipe.name, recipe.state()):
-        raise ValueError(f"checkpoint {path} was trained on other data (task {meta['task']!r}; the sha256 of "
-                         "the arrays differs): resume it with the same x, y, lengths and validation")
+    elif meta["task"] != recipe.name:
+        raise ValueError(f"checkpoint {path} is a run of task {meta['task']!r}, the recipe passed is {recipe.name!r}")
+    elif [meta["task_options"], meta["task_state"] or {}] != _as_json([recipe.options, recipe.state() or {}]):
+        raise ValueError(f"checkpoint {path} was trained on other data or options (task {meta['task']!r}: its "
+                         "options or state() differ, e.g. the sha256 of bptt.fit's arrays): resume it with the "
+                         "same recipe options, x, y, lengths and validation")
     if into is None:
         model = recipe.model_from_config(meta["model_class"], meta["model"])
     elif (type(into).__name__, into.config) != (meta["model_class"], meta["model"]):
@@ -261,14 +267,22 @@ _META = {"task": str, "task_options": dict, "task_state": (dict, type(None)), "m
          "stream": dict, "best": dict, "bad_evals": int, "rng": dict}
 
 
-# task options that name files the recipe reads (charlm --text; sentiment, timeseries --data)
-_DATA_OPTIONS = ("text", "data")
+def _as_json(obj):
+    """``obj`` as a checkpoint's metadata holds it (tuples become lists)."""
+    return json.loads(json.dumps(obj))
 
 
-def _data_digests(options: dict) -> dict:
-    """{option: [sha256 of each file it names]} for the file-naming task options."""
+def _data_options(task: str) -> tuple:
+    """The options of the built-in ``task`` that name data files (charlm's text; sentiment's and
+    timeseries' data); () for a task of your own (its recipe says, when passed)."""
+    cls = recipes.REGISTRY.get(task)
+    return () if cls is None else cls.data_options
+
+
+def _data_digests(options: dict, keys) -> dict:
+    """{option: [sha256 of each file it names]} for the options ``keys`` (a recipe's data_options)."""
     digests = {}
-    for key in _DATA_OPTIONS:
+    for key in keys:
         paths = options.get(key)
         if paths is not None:
             digests[key] = [_sha256(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)]
@@ -283,13 +297,13 @@ def _sha256(path) -> str:
         raise ValueError(f"cannot read data file {path}: {exc.strerror}") from None
 
 
-def _check_data_files(path, meta: dict, overrides: dict) -> None:
+def _check_data_files(path, meta: dict, overrides: dict, keys) -> None:
     """A path stored in a checkpoint is read again only if the file there is, byte for byte,
     the one the run was trained on (its sha256 was saved with the run): a hand-made checkpoint
     cannot make `bptt eval` or `--resume` read any other file. Paths given anew on the command
     line (``overrides``) are the user's own and are not checked; a stored path where no file
     is any more is not read at all (sampling needs only the checkpoint)."""
-    stored = {k: meta["task_options"].get(k) for k in _DATA_OPTIONS
+    stored = {k: meta["task_options"].get(k) for k in keys
               if k not in overrides and meta["task_options"].get(k) is not None}
     stored = {k: p for k, p in stored.items()
               if any(Path(q).exists() for q in ([p] if isinstance(p, str) else p))}
@@ -298,7 +312,7 @@ def _check_data_files(path, meta: dict, overrides: dict) -> None:
     expected = meta.get("data_sha256")
     if not isinstance(expected, dict):
         raise ValueError(f"checkpoint {path} names data files but holds no 'data_sha256' to check them by")
-    for key, digests in _data_digests(stored).items():
+    for key, digests in _data_digests(stored, keys).items():
         if expected.get(key) != digests:
             raise ValueError(
                 f"checkpoint {path}: the file(s) its --{key} names ({stored[key]}) are not the ones it was "

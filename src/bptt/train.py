@@ -219,7 +219,7 @@ class Trainer:
         checkpoint's): moving or deleting the file mid-run changes nothing."""
         if self.data_sha256 is None:
             from .runs import _data_digests
-            self.data_sha256 = _data_digests(self.recipe.options)
+            self.data_sha256 = _data_digests(self.recipe.options, self.recipe.data_options)
         return self.data_sha256
 
     # ---------------------------------------------------------------- state (runs.py saves it)
@@ -362,6 +362,8 @@ class Trainer:
             if self.run_dir is not None:
                 self.run_dir.lock()
             try:
+                if self.run_dir is not None:
+                    self.data_digests()  # hashed once, at the start (a resumed run has its checkpoint's)
                 return self._run(until)
             finally:
                 if self.run_dir is not None:
@@ -438,10 +440,12 @@ class Trainer:
 
 
 # -------------------------------------------------------------------- the one-call API
-def train(task: str | None = None, *, out=None, resume=None, task_options: dict | None = None,
+def train(task=None, *, out=None, resume=None, task_options: dict | None = None,
           model_options: dict | None = None, save: bool = True, plot: bool = True, **train_options) -> Result:
     """Train ``task`` (default: addition) and return a ``Result``.
 
+    task: a built-in task's name, or a ``bptt.recipes.Recipe`` of your own (its options are its
+    own: no task_options), also with ``resume`` (the recipe is checked against the run's).
     task_options: the recipe's own options (e.g. ``{"text": "input.txt", "seq_len": 100}``);
     model_options: ``hidden_size``, ``num_layers``, ``activation``, ``init``, ``bidirectional``,
     ``dtype``, ``seed``; train_options: ``TrainConfig`` fields, over the recipe's defaults.
@@ -452,29 +456,33 @@ def train(task: str | None = None, *, out=None, resume=None, task_options: dict 
     for name, value in (("task_options", task_options), ("model_options", model_options)):
         if value is not None and not isinstance(value, dict):
             raise TypeError(f"{name} must be a dict or None, got {type(value).__name__}")
+    custom = task if isinstance(task, recipes.Recipe) else None
+    if not (task is None or custom is not None or isinstance(task, str)):
+        raise TypeError(f"task must be a task name or a bptt.recipes.Recipe, got {type(task).__name__}")
+    if custom is not None and task_options:
+        raise ValueError("task_options: a Recipe holds its own options; pass them to its constructor")
     if resume is not None:
-        if task is not None or set(task_options or {}) - {"text", "data"} or model_options:
+        if (task is not None and custom is None) or set(task_options or {}) - {"text", "data"} or model_options:
             raise ValueError("resume continues a run with its saved task and model; give only steps, minutes, "
-                             "patience, eval_every, progress, or the same data again (task_options text/data)")
-        run_dir, trainer = resume_trainer(resume, data=task_options, **train_options)
+                             "patience, eval_every, progress, or the same data again (task_options text/data), "
+                             "or your own Recipe again")
+        run_dir, trainer = resume_trainer(resume, recipe=custom, data=task_options, **train_options)
         trainer.plot = plot
         return trainer.run()
-    task = task or recipes.DEFAULT_TASK
-    if task in recipes.names():  # sizes before the recipe draws its validation data (memory.py)
+    task = custom.name if custom is not None else task or recipes.DEFAULT_TASK
+    if custom is None and task in recipes.names():  # sizes before the recipe draws its validation data
         cls = recipes.REGISTRY[task]
         memory.check_task(task, {**cls.OPTIONS, **(task_options or {})},
                           train_options.get("batch_size", cls.train_defaults.get("batch_size")),
                           {**cls.model_defaults, **(model_options or {})})
-    recipe = recipes.make(task, **(task_options or {}))
+    recipe = custom if custom is not None else recipes.make(task, **(task_options or {}))
     config = TrainConfig.from_dict({**recipe.train_defaults, **train_options})
     model = recipe.build_model(**{"seed": config.seed, **recipe.model_defaults, **(model_options or {})})
     run_dir = None
     if save:
         if distributed.world().rank == 0:  # under MPI rank 0 alone holds and writes the run directory
             run_dir = RunDir.create(out if out is not None else default_run_dir(recipe.name))
-    trainer = Trainer(recipe, model, config, run_dir, plot=plot)
-    trainer.data_digests()  # hashed once, at the start
-    return trainer.run()
+    return Trainer(recipe, model, config, run_dir, plot=plot).run()
 
 
 RESUME_OVERRIDES = ("steps", "minutes", "patience", "eval_every", "progress")

@@ -11,8 +11,9 @@ Modules: ``registry`` (task name -> recipe class; ``register``, ``make``, ``name
 ``from_meta``), ``base`` (the ``Recipe`` base class and the data folder), ``streams``
 (``TaskBatch`` and the streams that yield it), then one module per family of tasks:
 ``bits`` (addition, parity, digits), ``text`` (charlm, sentiment), ``series`` (timeseries),
-``translation`` (dates). Importing this package registers every task; a recipe of your own is
-a ``Recipe`` subclass decorated with ``register``.
+``translation`` (dates). Importing this package registers every built-in task. A task of your
+own is a ``Recipe`` subclass, trained with ``bptt.train(MyRecipe(...))`` and resumed with
+``bptt.train(MyRecipe(...), resume=RUN)``: nothing to register (docs/training.md).
 """
 # the families register their tasks as they are imported, in the order names() lists them
 from . import bits  # addition, parity, digits

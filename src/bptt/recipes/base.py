@@ -22,12 +22,25 @@ from .streams import Stream, TaskBatch
 
 
 class Recipe:
-    """Subclasses set name, summary, OPTIONS (task option defaults), the defaults below, and
-    implement io(), stream(), evaluate(), report(), describe(), diagnostic_batch()."""
+    """A task: what to train. A subclass of your own is trained by ``bptt.train(MyRecipe(...))``
+    and resumed by ``bptt.train(MyRecipe(...), resume=RUN)`` (docs/training.md, "Your own task").
+
+    Set ``name``, ``OPTIONS`` (the task's options and their defaults, JSON values: saved with
+    the run and compared on resume), and implement
+
+        io()                      the RNN's input_size, output_size, output (and loss)
+        stream(batch_size, rng)   a Stream of TaskBatch (EpochStream over N examples is the usual)
+        evaluate(model)           {metric: value}, with the ``monitor`` metric ("val_loss" by default)
+
+    and, when needed, setup() (read the options; load data), state()/restore() (JSON a rebuilt
+    recipe needs beyond its options), report()/describe() (the final test metrics and their
+    lines), diagnostic_batch() (for ``bptt diagnose``), ``data_options`` (the options that
+    name data files: hashed once at the start and checked on resume) and the defaults below."""
 
     name = ""
     summary = ""
     OPTIONS: dict = {}
+    data_options: tuple = ()  # options naming data files (their sha256 is saved with the run)
     train_defaults: dict = {}  # TrainConfig fields
     model_defaults: dict = {"hidden_size": 32}
     monitor = ("val_loss", "min")  # the validation metric that picks the best model

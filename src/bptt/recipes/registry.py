@@ -25,7 +25,13 @@ def make(task: str, **options):
 
 
 def from_meta(meta: dict):
-    """The recipe saved in a checkpoint's metadata (task, task_options, task_state)."""
+    """The recipe saved in a checkpoint's metadata (task, task_options, task_state). A task of
+    your own is not rebuilt from a file (that would run code a file names): the error says to
+    pass the recipe again."""
+    if meta["task"] not in REGISTRY:
+        raise ValueError(f"task {meta['task']!r} is not a built-in task ({', '.join(REGISTRY)}): a run of your "
+                         "own Recipe continues with bptt.train(YourRecipe(...), resume=RUN) and its model loads "
+                         "with bptt.runs.load_state(path, recipe=YourRecipe(...))")
     recipe = make(meta["task"], **meta["task_options"])
     recipe.restore(meta.get("task_state") or {})
     return recipe

@@ -20,6 +20,7 @@ class TimeSeries(Recipe):
     ``difference``: model the first differences (for a series with a trend)."""
 
     name = "timeseries"
+    data_options = ("data",)
     summary = "one-step-ahead forecast of a CSV series (identity + ½ squared error); RMSE vs persistence"
     OPTIONS = {"data": None, "column": 1, "train_frac": 0.67, "val_frac": 0.2, "window": 12, "difference": False}
     train_defaults = {"steps": 3000, "batch_size": 16, "lr": 3e-3, "optimizer": "adam", "clip": 5.0,

@@ -22,6 +22,7 @@ from .streams import ChunkStream, EpochStream, TaskBatch
 @register
 class CharLM(Recipe):
     name = "charlm"
+    data_options = ("text",)
     summary = "character-level language model of a text file (--text), stateful chunked training"
     OPTIONS = {"text": None, "seq_len": 50, "frac": 0.9, "eval_batch": 8, "sample_length": 300}
     train_defaults = {"steps": 1_000_000, "minutes": 10.0, "batch_size": 32, "lr": 2e-3, "optimizer": "adam",
@@ -144,6 +145,7 @@ class CharLM(Recipe):
 @register
 class Sentiment(Recipe):
     name = "sentiment"
+    data_options = ("data",)
     summary = "sentence sentiment (many-to-one, word ids, loss at the last word) vs bag-of-words logistic regression"
     OPTIONS = {"data": None, "test_frac": 0.2, "val_frac": 0.1, "split_seed": 0, "min_count": 2, "l2": 1e-3}
     # Chosen by mean validation accuracy over seeds 0-2 among 4 settings (docs/results.md).
