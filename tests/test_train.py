@@ -433,3 +433,50 @@ def test_a_trainer_given_a_run_directory_that_was_never_made_says_how(tmp_path):
                            RunDir(tmp_path / "never"))
     with pytest.raises(ValueError, match=r"RunDir\.create\(path\)"):
         trainer.run()
+
+
+class _Clock:
+    """A stand-in for train.py's ``time``: each perf_counter() call is ``tick`` seconds later."""
+
+    def __init__(self, tick):
+        self.now, self.tick = 0.0, tick
+
+    def perf_counter(self):
+        self.now += self.tick
+        return self.now
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "step"])
+def test_a_run_budgeted_in_minutes_decays_over_its_minutes(monkeypatch, schedule):
+    """steps=10**6 never reached, minutes=1 with a clock of 1 s per reading: the schedule
+    follows the minutes (LR1) and ends at its last learning rate; summary.json says so."""
+    import sys
+
+    monkeypatch.setattr(sys.modules["bptt.train"], "time", _Clock(1.0))
+    r = bptt.train(_Folder(), save=False, progress=False, steps=10**6, minutes=1.0, schedule=schedule,
+                   lr=0.1, eval_every=10)
+    s = r.summary
+    assert r.status == "time_limit" and s["steps"] < 100
+    assert s["schedule"]["followed"] == "minutes" and s["schedule"]["of"] == 10**6
+    assert s["schedule"]["position"] >= 0.9 * 10**6  # ~all of the budget used
+    assert s["schedule"]["final_lr"] == pytest.approx(0.0 if schedule == "cosine" else 0.1 * 0.1 ** 2, abs=2e-4)
+
+
+def test_schedule_position_is_the_further_of_steps_and_minutes():
+    recipe = _Folder()
+    config = bptt.TrainConfig(steps=1000, minutes=10.0, warmup=100, schedule="cosine", progress=False)
+    t = bptt.Trainer(recipe, recipe.build_model(hidden_size=3), config)
+    t.elapsed = 300.0  # half the budget
+    assert t.schedule_position(50) == 50  # warm-up: by steps
+    assert t.schedule_position(200) == 100 + 450  # half of the 900 decay steps
+    assert t.schedule_position(700) == 700  # steps ahead of the clock
+    t.elapsed = 9999.0
+    assert t.schedule_position(200) == 1000
+    no_budget = bptt.Trainer(recipe, recipe.build_model(hidden_size=3), bptt.TrainConfig(steps=1000, progress=False))
+    no_budget.elapsed = 9999.0
+    assert no_budget.schedule_position(200) == 200
+
+
+def test_a_steps_run_schedules_by_steps_and_records_it():
+    r = bptt.train(_Folder(), save=False, progress=False, steps=30, eval_every=10, schedule="cosine", lr=0.1)
+    assert r.summary["schedule"] == {"kind": "cosine", "position": 30, "of": 30, "followed": "steps", "final_lr": 0.0}

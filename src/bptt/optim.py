@@ -438,9 +438,12 @@ class Schedule:
         """Learning rate after ``t`` calls of ``step`` (t >= 0)."""
         raise NotImplementedError
 
-    def step(self) -> None:
-        """Advance one step and set the optimizer's ``lr``."""
+    def step(self, position: int | None = None) -> None:
+        """Advance one step, or to ``position`` if it is further (a caller that schedules by
+        another budget, e.g. the trainer's wall time), and set the optimizer's ``lr``."""
         self.last_step += 1
+        if position is not None:
+            self.last_step = max(self.last_step, v.positive_int("position", position, 0))
         self.optimizer.lr = self.lr_at(self.last_step)
 
     def state_dict(self) -> StateDict:

@@ -72,7 +72,7 @@ class TrainConfig:
     Hutter 2019);
     clip: max global L2 norm of the gradient (None: off); clip_value: elementwise clamp;
     schedule: constant, cosine (to 0 at ``steps``, after ``warmup`` steps) or step (×0.1 every
-    steps/3); eval_every: steps between evaluations; patience: evaluations without
+    steps/3); with ``minutes``, by whichever budget is nearer its end (Trainer.schedule_position, LR1); eval_every: steps between evaluations; patience: evaluations without
     improvement of the monitored metric before stopping (None: never); seed: the data stream's
     RNG (the model's init seed is in the model config); progress: show a tqdm bar."""
 
@@ -288,12 +288,27 @@ class Trainer:
             optim.clip_grad_value(grads, c.clip_value)
         self.opt.step(grads)
         if self.schedule is not None:
-            self.schedule.step()
+            self.schedule.step(self.schedule_position(step))
         if self.recipe.stateful:
             self.h = h_n  # carried forward; its gradient is truncated here (module docstring)
         self.step = step
         self._window.add(self.recipe.train_loss(loss, batch), norm, batch.n_tokens)
         return loss
+
+    def schedule_position(self, step: int) -> int:
+        """Where the learning-rate schedule is after ``step`` steps (LR1): the step itself; with a
+        time budget (``minutes``), after the warm-up, the same share of ``steps`` as the share
+        of the minutes used if that is further, so that a run ended by its minutes decays over
+        the time it has instead of over steps it never reaches:
+
+            position = max(step, W + ⌊(steps − W) · min(1, elapsed / (60 · minutes))⌋)   step ≥ W
+
+        (the elapsed time is rank 0's under MPI; a run ended by its minutes is not reproducible
+        to the bit, as its number of steps is not)."""
+        c = self.config
+        if c.minutes is None or step < c.warmup:
+            return step
+        return max(step, c.warmup + int((c.steps - c.warmup) * min(1.0, self.elapsed / (60 * c.minutes))))
 
     # ---------------------------------------------------------------- evaluation
     def evaluate(self) -> dict:
@@ -429,6 +444,10 @@ class Trainer:
             "last_eval": self.history[-1] if self.history else None, "final": report,
             "config": {"task": self.recipe.options, "model": self.model.config,
                        "train": self.world.broadcast(self.config.to_dict())},
+            "schedule": None if self.schedule is None else {
+                "kind": self.config.schedule, "position": self.schedule.last_step, "of": self.config.steps,
+                "followed": "steps" if self.schedule.last_step == self.step else "minutes",
+                "final_lr": self.opt.lr},
             "world_size": self.world.size,
             "shards": [s.stop - s.start for s in distributed.shard_slices(self.config.batch_size, self.world.size)],
         }
