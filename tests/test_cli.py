@@ -179,16 +179,23 @@ def test_sentiment_timeseries_dates_from_the_cli(capsys, tmp_path):
 
 
 TASK_ARGS = {"addition": [], "parity": [], "digits": [], "sentiment": [], "timeseries": [],
-             "dates": ["--batch-size", "4"], "charlm": ["--batch-size", "4", "--seq-len", "5"]}
+             "dates": ["--batch-size", "4"], "charlm": ["--batch-size", "4", "--seq-len", "5"],
+             "wordlm": ["--batch-size", "4", "--seq-len", "5", "--vocab-size", "9"]}
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 @pytest.mark.parametrize("task", list(TASK_ARGS))
 def test_every_task_trains_with_a_gated_cell(capsys, tmp_path, text_file, task, cell):
-    extra = ["--text", text_file] if task == "charlm" else []
+    extra = ["--text", text_file] if task in ("charlm", "wordlm") else []
     code, out, err = run(capsys, "train", task, "--cell", cell, "--steps", 3, "--eval-every", 3, "--hidden", 6,
                          "--no-progress", "--out", tmp_path / "run", *TASK_ARGS[task], *extra)
     assert code == 0, err
+    if task == "wordlm":  # perplexity reported; eval and sample read the run
+        assert "validation: perplexity" in out
+        code, out, err = run(capsys, "eval", tmp_path / "run", "--json")
+        assert code == 0 and json.loads(out)["vocab_size"] == 9
+        code, out, err = run(capsys, "sample", tmp_path / "run", "--primer", "the cat", "--length", 7)
+        assert code == 0 and out.startswith("the cat") and len(out.split()) >= 2
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     model = summary["config"]["model"]
     assert summary["status"] == "done" and summary["steps"] == 3

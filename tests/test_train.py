@@ -56,6 +56,8 @@ RESUME_CASES = {
                     {"hidden_size": 12, "cell": "lstm", "dropout": 0.2, "embedding_size": 6}),
     "sentiment-gru": ({}, {"steps": 40, "eval_every": 15, "batch_size": 8, "patience": None},
                       {"hidden_size": 8, "cell": "gru", "dropout": 0.3, "variational": True, "learn_h0": True}),
+    "wordlm": ({"seq_len": 5, "vocab_size": 6}, {"steps": 40, "eval_every": 15, "batch_size": 4, "minutes": None},
+               {"hidden_size": 8, "embedding_size": 4}),
 }
 
 
@@ -63,7 +65,7 @@ RESUME_CASES = {
 def test_resume_reproduces_the_uninterrupted_run_bit_for_bit(task, tmp_path, text_file, sentiment_file):
     opts, cfg, model_opts = RESUME_CASES[task]
     task = task.split("-")[0]
-    opts = {**opts, **({"text": text_file} if task == "charlm" else {}),
+    opts = {**opts, **({"text": text_file} if task in ("charlm", "wordlm") else {}),
             **({"data": [sentiment_file]} if task == "sentiment" else {})}
 
     def fresh(out):
@@ -95,7 +97,7 @@ def test_resume_reproduces_the_uninterrupted_run_bit_for_bit(task, tmp_path, tex
         b, _ = checkpoint.load(tmp_path / "split" / name)
         _assert_same({k: v for k, v in a.items() if k.startswith("param/")},
                      {k: v for k, v in b.items() if k.startswith("param/")})
-    if task == "charlm":  # the carried state too (an LSTM's pair (h, c))
+    if task in ("charlm", "wordlm"):  # the carried state too (an LSTM's pair (h, c))
         for a, b in zip(*(s.h if isinstance(s.h, tuple) else (s.h,) for s in (straight, resumed))):
             assert np.array_equal(a, b)
     rows = lambda d: [(r["step"], r.get("val_loss"), r.get("train_loss")) for r in RunDir(d).read_metrics()]  # noqa: E731

@@ -2,7 +2,7 @@
 
     bptt train [TASK] [options]        train (default task: addition, under a minute)
     bptt train --resume RUN_DIR        continue an interrupted run exactly
-    bptt sample CHECKPOINT             generate text from a charlm checkpoint
+    bptt sample CHECKPOINT             generate text from a charlm or wordlm checkpoint
     bptt eval CHECKPOINT               the task's test metrics and baselines for a checkpoint
     bptt translate CHECKPOINT TEXT     a dates (seq2seq) checkpoint: "3rd of March 1999" -> 1999-03-03
     bptt gradcheck                     float64 finite differences vs BPTT on a small random model
@@ -29,8 +29,9 @@ TASK_FLAGS = {
     "--test-bits": ("test_bits", int, "+", "addition: operand sizes to test (16 64 256 1000)"),
     "--length": ("length", int, None, "parity: training stream length (10)"),
     "--test-length": ("test_length", int, None, "parity: test stream length (1000)"),
-    "--text": ("text", str, None, "charlm: UTF-8 text file to model (first 90%% train, last 10%% validation)"),
-    "--seq-len": ("seq_len", int, None, "charlm: chunk length T; the gradient is truncated at chunk boundaries"),
+    "--text": ("text", str, None, "charlm, wordlm: UTF-8 text file to model (first 90%% train, last 10%% validation)"),
+    "--seq-len": ("seq_len", int, None, "charlm, wordlm: chunk length T; the gradient is truncated at chunk boundaries"),
+    "--vocab-size": ("vocab_size", int, None, "wordlm: the most frequent words kept, with <unk> and <eol> (10000)"),
     "--data": ("data", str, "+", "sentiment: sentence<TAB>label files; timeseries: a date,value CSV file"),
     "--window": ("window", int, None, "timeseries: training window length"),
     "--difference": ("difference", bool, None, "timeseries: model first differences (a series with a trend)"),
@@ -115,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--resume", default=S, metavar="RUN", help="continue RUN (a run directory or a .npz) exactly; "
                    "only --steps --minutes --patience --eval-every --no-progress may change")
 
-    s = sub.add_parser("sample", help="generate text from a charlm checkpoint")
+    s = sub.add_parser("sample", help="generate text from a charlm or wordlm checkpoint")
     s.add_argument("checkpoint", help="a run directory (its best checkpoint) or a .npz")
     s.add_argument("--primer", default=None, help="text the model reads first (default: a newline, or the "
                    "first character of the vocabulary if the text had none)")
@@ -125,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("eval", help="test metrics (and baselines) of a checkpoint")
     e.add_argument("checkpoint", help="a run directory (its best checkpoint) or a .npz")
-    e.add_argument("--text", default=None, help="charlm: evaluate on this text instead of the training file")
+    e.add_argument("--text", default=None, help="charlm, wordlm: evaluate on this text instead of the training file")
     e.add_argument("--data", nargs="+", default=None, help="sentiment/timeseries: other data files")
     e.add_argument("--json", action="store_true", help="print the report as JSON")
 
@@ -238,7 +239,7 @@ def _load(path, **overrides):
 def cmd_sample(a) -> int:
     recipe, model, _, _ = _load(a.checkpoint)
     if not hasattr(recipe, "sample"):
-        raise ValueError(f"sample needs a charlm checkpoint; {a.checkpoint} is a {recipe.name} model")
+        raise ValueError(f"sample needs a charlm or wordlm checkpoint; {a.checkpoint} is a {recipe.name} model")
     primer = recipe.default_primer if a.primer is None else a.primer
     text = recipe.sample(model, primer=primer, length=a.length, temperature=a.temperature, seed=a.seed)
     sys.stdout.write(primer + text + ("" if text.endswith("\n") else "\n"))

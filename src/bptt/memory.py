@@ -85,7 +85,7 @@ def task_sizes(task: str, options: dict, batch_size) -> list[tuple[str, int, int
         out += [("--test-length", test, size)] if test and size else []
     elif task == "digits" and B and _n(o.get("bits")):
         out.append(("--batch-size", _n(o["bits"]), B))
-    elif task == "charlm" and B and _n(o.get("seq_len")):
+    elif task in ("charlm", "wordlm") and B and _n(o.get("seq_len")):
         out.append(("--seq-len and --batch-size", _n(o["seq_len"]), B))
     elif task == "timeseries" and B and _n(o.get("window")):
         out.append(("--window and --batch-size", _n(o["window"]), B))

@@ -369,6 +369,8 @@ class RNN:
 def logits(h: np.ndarray, VT: np.ndarray, c: np.ndarray, out=None) -> np.ndarray:
     """The head's o_t = h_t Vᵀ + c (F4), written once: h (..., H), VT = Vᵀ (H, K), c (K,) -> (..., K);
     into ``out`` if given (the blocked head of ``RNN.head_backward`` passes each block)."""
+    if out is None and h.ndim > 2:  # one GEMM over every position, not a batched one per leading index
+        return logits(h.reshape(-1, h.shape[-1]), VT, c).reshape(*h.shape[:-1], VT.shape[1])
     o = np.matmul(h, VT, out=out)
     o += c
     return o

@@ -35,7 +35,7 @@ def test_public_api_is_documented(name):
 
 
 def test_registry_lists_every_task_module_and_imports_nothing_heavy():
-    assert set(tasks.TASKS) == {"addition", "parity", "digits", "charlm", "sentiment", "timeseries", "dates"}
+    assert set(tasks.TASKS) == {"addition", "parity", "digits", "charlm", "wordlm", "sentiment", "timeseries", "dates"}
     assert all(module.__name__ == f"bptt.tasks.{name}" for name, module in tasks.TASKS.items())
     code = "import sys, bptt.tasks; print(sorted(m for m in ('torch', 'matplotlib', 'tqdm', 'jax') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -1,5 +1,6 @@
 """Recipes of the text tasks: charlm (a character language model of a text file, stateful
-chunks) and sentiment (sentence classification, word ids, many-to-one)."""
+chunks), wordlm (the same over words) and sentiment (sentence classification, word ids,
+many-to-one)."""
 from __future__ import annotations
 
 import math
@@ -7,11 +8,12 @@ import os
 
 import numpy as np
 
+from .. import _validate as v
 from ..batch import make_inputs
 from ..losses import log_softmax
 from ..model import RNN
 from ..outputs import public_state
-from ..tasks import charlm, sentiment
+from ..tasks import charlm, sentiment, wordlm
 from .base import Recipe, default_data, percent
 from .registry import register
 from .streams import ChunkStream, EpochStream, TaskBatch
@@ -75,16 +77,21 @@ class CharLM(Recipe):
         return loss / batch.x.shape[0]  # (1/B) Σ_b Σ_t → nats per character
 
     def evaluate(self, model):
-        """Validation cross-entropy: every character of the validation part predicted once, read
-        as ``eval_batch`` contiguous tracks with the state carried through each track."""
+        nats = self.validation_nats(model)
+        return {"val_loss": nats, "val_bpc": charlm.bits_per_char(nats)}
+
+    def validation_nats(self, model) -> float:
+        """Validation cross-entropy per token: every token of the validation part predicted once,
+        read as ``eval_batch`` contiguous tracks with the state carried through each track, in
+        chunks of at most EVAL_LOGITS logits (T·B·V) in the model's dtype."""
         val = self.splits()[1]
-        batches = charlm.evaluation_batches(val, 256, min(self.options["eval_batch"], max(1, (len(val) - 1) // 2)))
+        B = min(self.options["eval_batch"], max(1, (len(val) - 1) // 2))
+        batches = charlm.evaluation_batches(val, max(1, min(256, EVAL_LOGITS // (B * len(self.vocab)))), B)
         h, total = None, 0.0
         for x, y in batches:
             o, h = logits(model, x, h)
             total += nll_sum(o, y)
-        nats = total / batches.n_targets
-        return {"val_loss": nats, "val_bpc": charlm.bits_per_char(nats)}
+        return total / batches.n_targets
 
     def report(self, model):
         train, val = self.splits()
@@ -115,7 +122,9 @@ class CharLM(Recipe):
             raise ValueError(f"temperature must be a number > 0, got {temperature!r}")
         if not primer:
             raise ValueError("primer must hold at least one character")
-        ids = self.vocab.encode(primer)
+        ids = self.encode(primer)
+        if ids.size == 0:
+            raise ValueError("primer must hold at least one token")
         rng = np.random.default_rng(seed)
         o, h = logits(model, ids[:, None])
         o = o[-1, 0]
@@ -128,7 +137,15 @@ class CharLM(Recipe):
             out[i] = min(int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right")), len(p) - 1)
             o, h = logits(model, out[i:i + 1, None], h)
             o = o[0, 0]
-        return self.vocab.decode(out)
+        return self.decode(out, after=primer)
+
+    def encode(self, text: str) -> np.ndarray:
+        """The ids of ``text`` (its characters)."""
+        return self.vocab.encode(text)
+
+    def decode(self, ids, after: str = "") -> str:
+        """The text of ``ids``; ``after``: the text it continues."""
+        return self.vocab.decode(ids)
 
     def diagnostic_batch(self):
         val = self.splits()[1]
@@ -139,6 +156,79 @@ class CharLM(Recipe):
         x = val[: n * T].reshape(n, T).T
         y = val[1: n * T + 1].reshape(n, T).T
         return x, y, None, None
+
+
+# -------------------------------------------------------------------- wordlm
+@register
+class WordLM(CharLM):
+    """charlm over words (tasks/wordlm.py): the vocabulary is the ``vocab_size`` most frequent
+    words of the training part with <unk> and <eol>; the metric is the perplexity."""
+
+    name = "wordlm"
+    summary = "word-level language model of a text file (--text; words, <eol>, --vocab-size with <unk>); perplexity"
+    OPTIONS = {**CharLM.OPTIONS, "seq_len": 35, "sample_length": 100, "vocab_size": 10_000}
+    train_defaults = {**CharLM.train_defaults, "eval_every": 200}
+
+    def setup(self):
+        super().setup()
+        v.positive_int("vocab_size", self.options["vocab_size"], 3, wordlm.MAX_VOCAB)
+        self._tokens = None
+
+    def tokens(self) -> list[str]:
+        """The words of the whole text (read once; dropped once encoded)."""
+        if self._tokens is None:
+            self._tokens = wordlm.tokenize(charlm.load_text(self.options["text"]))
+            if len(self._tokens) < 3:
+                raise ValueError(f"--text {self.options['text']}: {len(self._tokens)} words are too few to model")
+        return self._tokens
+
+    @property
+    def vocab(self) -> wordlm.WordLMVocabulary:
+        if self._vocab is None:
+            tokens = self.tokens()
+            self._vocab = wordlm.WordLMVocabulary.build(tokens[: int(self.options["frac"] * len(tokens))],
+                                                        self.options["vocab_size"])
+        return self._vocab
+
+    def restore(self, state):
+        if "vocab" in state:
+            self._vocab = wordlm.WordLMVocabulary.from_dict(state["vocab"])
+
+    def splits(self):
+        if self._ids is None:
+            self._ids = charlm.split(self.vocab.encode(self.tokens()), self.options["frac"])
+            self._tokens = None
+        return self._ids
+
+    def encode(self, text):
+        return self.vocab.encode(wordlm.tokenize(text))
+
+    def decode(self, ids, after=""):
+        return wordlm.detokenize(self.vocab.decode(ids), after)
+
+    @property
+    def default_primer(self) -> str:
+        return "\n"  # <eol>: the start of a line
+
+    def evaluate(self, model):
+        nats = self.validation_nats(model)
+        return {"val_loss": nats, "val_ppl": wordlm.perplexity(nats)}
+
+    def report(self, model):
+        train, val = self.splits()
+        V = len(self.vocab)
+        out = self.evaluate(model)
+        out.update(unigram_ppl=wordlm.perplexity(charlm.unigram_nats(train, val, V)), vocab_size=V,
+                   train_words=int(len(train)), val_words=int(len(val)), val_unk=float(np.mean(val == 0)))
+        out["sample"] = self.sample(model, primer=self.default_primer, length=self.options["sample_length"],
+                                    temperature=0.8, seed=0)
+        return out
+
+    def describe(self, report):
+        return [f"validation: perplexity {report['val_ppl']:.2f} ({report['val_loss']:.4f} nats/word; "
+                f"{report['val_words']:,} words, {report['val_unk']:.1%} of them <unk>; unigram perplexity "
+                f"{report['unigram_ppl']:.2f}, uniform {report['vocab_size']:,})",
+                "sample (temperature 0.8):", report["sample"]]
 
 
 # -------------------------------------------------------------------- sentiment
@@ -241,7 +331,11 @@ def logits(net: RNN, x, h0=None):
     return net.logits(trace.top), public_state(trace.state_n)
 
 
+EVAL_LOGITS = 1 << 22  # logits per evaluation chunk (16 MiB in float32): a large vocabulary shortens T
+
+
 def nll_sum(o, y) -> float:
-    """Σ −log softmax(o)[y] over every position, float64: o (T, B, K), y (T, B) ids."""
-    logp = log_softmax(o.astype(np.float64))
-    return float(-np.take_along_axis(logp, y[..., None], axis=-1).sum())
+    """Σ −log softmax(o)[y] over every position: o (T, B, K) in the model's dtype (no float64
+    copy of the logits), y (T, B) ids; summed in float64."""
+    logp = log_softmax(o)
+    return float(-np.take_along_axis(logp, y[..., None], axis=-1).sum(dtype=np.float64))

@@ -11,6 +11,7 @@ sequence (B,) / (B, K) for many-to-one. Every random generator takes an explicit
 * ``parity``: running parity of a bit stream (many-to-many)
 * ``digits``: a number given once, its binary digits emitted (one-to-many)
 * ``charlm``: character language model of a text file, stateful streams (many-to-many)
+* ``wordlm``: word language model of a text file (words, end-of-line, a capped vocabulary)
 * ``sentiment``: sentence<TAB>label classification, bag-of-words baseline (many-to-one)
 * ``timeseries``: one-step-ahead forecasting of a CSV series, persistence baseline
 * ``dates``: human-written dates to ISO dates (encoder-decoder)
@@ -19,7 +20,7 @@ Shared with ``bptt.seq2seq``: ``pad`` (id sequences -> a padded time-major batch
 lengths) and ``exact_match`` (the fraction of sequences predicted whole).
 """
 
-from . import addition, charlm, dates, digits, parity, sentiment, timeseries
+from . import addition, charlm, dates, digits, parity, sentiment, timeseries, wordlm
 from ._batching import pad
 from ._metrics import exact_match
 
@@ -28,6 +29,7 @@ TASKS = {
     "parity": parity,
     "digits": digits,
     "charlm": charlm,
+    "wordlm": wordlm,
     "sentiment": sentiment,
     "timeseries": timeseries,
     "dates": dates,
