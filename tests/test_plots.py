@@ -108,3 +108,15 @@ def test_figures_are_written_atomically_never_through_a_link(tmp_path):
     (run / "loss.png").symlink_to(outside)
     plots.training_curves([{"step": 1, "loss": 1.0}, {"step": 2, "loss": 0.5}], run / "loss.png")
     assert outside.read_bytes() == b"keep" and not (run / "loss.png").is_symlink() and is_png(run / "loss.png")
+
+
+def test_the_spectrum_of_an_orthogonal_W_is_flat_not_a_staircase_of_rounding(tmp_path, monkeypatch):
+    figures = []
+    real = plots._save
+    monkeypatch.setattr(plots, "_save", lambda fig, path, title: figures.append(fig) or real(fig, path, title))
+    W = np.linalg.qr(np.random.default_rng(0).standard_normal((32, 32)))[0]
+    s = np.linalg.svd(W, compute_uv=False)
+    assert s[0] - s[-1] < 1e-13  # equal up to rounding
+    plots.weight_spectrum(W, tmp_path / "spec.png")
+    lo, hi = figures[0].axes[1].get_ylim()
+    assert lo <= 1 / 3 + 1e-12 and hi >= 3 - 1e-12  # the axis spans decades, not 1e-15
