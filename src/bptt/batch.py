@@ -123,7 +123,7 @@ def make_batch(net, x, y, mask, h0, lengths, dropout_rng=None) -> Batch:
     elif mask is None:
         m = np.ones((T, B))
     else:
-        m = v.float_array(mask, "mask", (T, B), np.float64)
+        m = v.float_array(mask, "mask", (T, B), net.dtype).astype(np.float64)  # in the model's range, as x
         if m.min() < 0:
             raise ValueError("mask must be non-negative (a weight per step; 0 = no loss)")
     if inp.active is not None:

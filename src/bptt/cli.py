@@ -281,9 +281,10 @@ def cmd_gradcheck(a) -> int:
     import numpy as np
 
     from . import RNN, gradcheck
-
+    from . import _validate as v
     from . import memory
 
+    v.real("--tol", a.tol, 0.0, low_open=True)
     for flag in ("steps", "batch", "hidden", "input_size", "output_size", "layers"):  # numpy's words otherwise
         if getattr(a, flag) < 1:
             raise ValueError(f"--{flag.replace('_', '-')} must be an integer ≥ 1, got {getattr(a, flag)}")

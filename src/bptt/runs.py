@@ -102,6 +102,8 @@ class RunDir:
     @classmethod
     def create(cls, path) -> "RunDir":
         """A new run directory; refuses one that already holds a run."""
+        if isinstance(path, str) and not path.strip():
+            raise ValueError(f"--out must name a folder, got {path!r}")
         path = Path(path)
         if path.exists() and not path.is_dir():
             raise ValueError(f"--out {path} exists and is not a directory")

@@ -2,6 +2,7 @@
 Ctrl-C handling and the BLAS thread count (train.py uses these; nothing here touches the math)."""
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
@@ -24,7 +25,7 @@ def set_blas_threads(n: int) -> bool:
     machine up to about B·H² = 32·128², and 10× faster and more under load)."""
     import ctypes
 
-    v.positive_int("threads", n)
+    v.positive_int("threads", n, 1, os.cpu_count() or 1)  # more threads than cores only ever slow BLAS down
     try:
         with open("/proc/self/maps") as f:
             paths = {line.split()[-1] for line in f if "blas" in line.lower() or "mkl" in line.lower()}

@@ -48,6 +48,7 @@ import numpy as np
 
 from . import _validate as v
 from . import distributed, memory, optim, recipes
+from . import checkpoint
 from .checkpoint import rng_from_meta
 from .runs import RunDir, check_stream, default_run_dir, load_state, save_state
 from .session import Bar, Window, catch_sigint, set_blas_threads
@@ -107,6 +108,9 @@ class TrainConfig:
                 v.real(name, getattr(self, name), 0.0, low_open=True)
         if self.warmup and self.warmup >= self.steps:
             raise ValueError(f"warmup must be < steps={self.steps}, got {self.warmup}")
+        if self.warmup and self.schedule != "cosine":
+            raise ValueError(f"warmup={self.warmup} needs schedule 'cosine' (the one that warms up); got "
+                             f"schedule={self.schedule!r}")
         self.betas = tuple(self.betas)
         v.real("weight_decay", self.weight_decay, 0.0)
         if self.weight_decay and self.optimizer not in WEIGHT_DECAY:
@@ -134,11 +138,9 @@ class Diverged(RuntimeError):
 
     def __init__(self, step: int, what: str, in_eval: bool = False):
         self.step, self.in_eval = step, in_eval
-        kept = ("the parameters after it give non-finite outputs on the validation data; the last good "
-                "checkpoint is the one before (last.npz, best: checkpoint.npz)" if in_eval else
-                "training stopped before the update, so the last good parameters are kept "
-                "(last.npz; best: checkpoint.npz)")
-        super().__init__(f"non-finite {what} at step {step}; {kept}. "
+        done = ("the parameters after it give non-finite outputs on the validation data" if in_eval else
+                "training stopped before the update")
+        super().__init__(f"non-finite {what} at step {step}; {done}. "
                          "Try gradient clipping (--clip 1) or a smaller learning rate (--lr).")
 
 
@@ -373,7 +375,8 @@ class Trainer:
         """Train to ``config.steps`` (or stop early); ``until``: pause after that step as if
         interrupted (status 'interrupted', last.npz written), e.g. to test resuming. Under MPI
         an error on any rank stops every rank (distributed.abort_on_error)."""
-        with distributed.abort_on_error(self.world):
+        # numpy's overflow warnings stay quiet: the NaN guard stops the run and names the step
+        with distributed.abort_on_error(self.world), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             if self.run_dir is not None:
                 self.run_dir.lock()
             try:
@@ -414,9 +417,10 @@ class Trainer:
                         status = "early_stop"
                         break
         except Diverged as exc:
-            status, error = "diverged", str(exc)
+            status = "diverged"
             if not exc.in_eval:
                 self.save("last.npz")  # the state after the last good step (the draw is undone)
+            error = f"{exc} {self._saved_note(exc)}".strip()
         finally:
             bar.close()
             if previous is not None:
@@ -426,6 +430,18 @@ class Trainer:
             #                  it must keep the bookkeeping of the uninterrupted run)
         self.elapsed = time.perf_counter() - start
         return self._finish(status, error)
+
+    def _saved_note(self, exc: Diverged) -> str:
+        """Which checkpoints a diverged run left, and of which step: only files that exist."""
+        if self.run_dir is None:
+            return ""
+        saved = []
+        if (self.run_dir.path / "last.npz").exists():
+            step = self.step if not exc.in_eval else checkpoint.load(self.run_dir.path / "last.npz")[1]["step"]
+            saved.append(f"last.npz (the state after step {step})")
+        if self.best["step"] is not None:
+            saved.append(f"checkpoint.npz (the best, step {self.best['step']})")
+        return f"Saved: {', '.join(saved)}." if saved else "No checkpoint was written before it."
 
     def _finish(self, status: str, error: str | None) -> Result:
         """Load the best parameters, run the recipe's final report, write summary.json + loss.png."""
@@ -496,6 +512,10 @@ def train(task=None, *, out=None, resume=None, task_options: dict | None = None,
                           {**cls.model_defaults, **(model_options or {})})
     recipe = custom if custom is not None else recipes.make(task, **(task_options or {}))
     config = TrainConfig.from_dict({**recipe.train_defaults, **train_options})
+    for name, users in (("momentum", ("momentum", "nesterov")), ("betas", ("adam", "adamw"))):
+        if name in train_options and config.optimizer not in users:  # set, but nothing would read it
+            raise ValueError(f"{name} is an option of optimizer {' or '.join(users)}; the optimizer is "
+                             f"{config.optimizer!r} (set optimizer too)")
     model = recipe.build_model(**{"seed": config.seed, **recipe.model_defaults, **(model_options or {})})
     run_dir = None
     if save:

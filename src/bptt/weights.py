@@ -96,6 +96,8 @@ def save(path, net) -> None:
     """Write ``net`` (RNN or Seq2Seq) to ``path`` (the name is used as given; ``.npz`` is the
     convention). The file is written beside ``path`` and renamed onto it, so an existing file is
     replaced only by a complete one."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a file path (str or os.PathLike), got {type(path).__name__} {path!r}")
     kind = next((name for name, cls in _MODELS.items() if type(net) is cls), None)
     if kind is None:
         raise TypeError(f"net must be a bptt.RNN or bptt.seq2seq.Seq2Seq, got {type(net).__name__}")

@@ -364,3 +364,61 @@ def test_charlm_on_a_text_without_a_newline_trains_reports_evaluates_and_samples
     for command in ("eval", "sample"):
         status, out, err = cli(command, tmp_path / "run" / "checkpoint.npz")
         assert status == 0 and not err, err
+
+
+# ------------------------------------------------------------------ 12. the smaller ones
+def test_a_mask_beyond_the_float32_range_is_refused_like_x():
+    import bptt
+
+    net = bptt.RNN(2, 3, 2)  # float32
+    x, y = np.zeros((4, 2, 2)), np.zeros((4, 2), dtype=int)
+    with pytest.raises(ValueError, match=r"mask has values beyond the float32 range"):
+        net.loss_and_grad(x, y, mask=np.full((4, 2), 1e39))
+
+
+def test_an_empty_out_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    one_error(*cli("train", "parity", "--out", "", "--steps", 2, "--no-progress")[::2], "--out must name a folder")
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_diverged_run_prints_one_message_naming_only_the_files_it_left(tmp_path):
+    csv = tmp_path / "s.csv"
+    csv.write_text("t,v\n" + "".join(f"{i},{100 + i * 3 + (i % 12) * 5}\n" for i in range(120)))
+    status, out, err = bptt("train", "timeseries", "--data", csv, "--lr", "1e3", "--clip", "0", "--optimizer", "sgd",
+                            "--steps", 300, "--eval-every", 100, "--out", tmp_path / "run", "--no-progress")
+    assert status == 1 and "Warning" not in err and "Traceback" not in err, err
+    line = err.strip().splitlines()[0]
+    assert line.startswith("bptt: non-finite") and "Saved: last.npz (the state after step" in line
+    assert not (tmp_path / "run" / "checkpoint.npz").exists() and "checkpoint.npz" not in line
+
+
+def test_sampling_at_a_tiny_temperature_is_greedy_not_nan(lm):
+    status, out, err = cli("sample", lm / "run", "--temperature", "1e-320", "--length", 20, "--seed", 1)
+    assert status == 0 and not err, err
+    status2, out2, _ = cli("sample", lm / "run", "--temperature", "1e-300", "--length", 20, "--seed", 2)
+    assert out == out2  # greedy: the seed plays no part
+
+
+@pytest.mark.parametrize("argv, fragments", [
+    (["train", "parity", "--optimizer", "adam", "--momentum", "0.5"], ["momentum", "'adam'"]),
+    (["train", "parity", "--warmup", "5"], ["warmup", "cosine", "'constant'"]),
+    (["gradcheck", "--tol", "nan"], ["--tol"]),
+    (["train", "parity", "--threads", "100000"], ["threads", "100000"]),
+    (["train", "addition", "--weight-decay", "0.1", "--optimizer", "rmsprop"], ["weight_decay", "rmsprop"]),
+])
+def test_values_that_nothing_would_read_are_refused(tmp_path, argv, fragments):
+    one_error(*cli(*argv, "--out", tmp_path / "r")[::2] if argv[0] == "train" else cli(*argv)[::2], *fragments)
+
+
+@pytest.mark.parametrize("options, fragments", [
+    ({"test_bits": "x"}, ["task addition: option test_bits", "str 'x'"]),
+    ({"bits": 2.5}, ["task addition: option bits must be an integer", "2.5"]),
+])
+def test_a_task_option_of_the_wrong_type_names_task_and_option(options, fragments):
+    with pytest.raises(ValueError, match="betas is an option of optimizer adam or adamw; the optimizer is 'sgd'"):
+        train("parity", save=False, progress=False, optimizer="sgd", betas=(0.8, 0.9))
+    with pytest.raises(TypeError) as info:
+        train("addition", save=False, progress=False, task_options=options)
+    for f in fragments:
+        assert f in str(info.value)

@@ -52,6 +52,9 @@ class Recipe:
             known = ", ".join(self.OPTIONS) or "none"
             raise ValueError(f"task {self.name} has no option {', '.join(unknown)} (its options: {known})")
         self.options = {**self.OPTIONS, **{k: v for k, v in options.items() if v is not None}}
+        for k, value in options.items():
+            if value is not None:
+                _check_type(self.name, k, value, self.OPTIONS[k], k in self.data_options)
         self.setup()
 
     def setup(self):
@@ -111,6 +114,33 @@ class Recipe:
         """(x, y, mask, lengths) of a validation batch for ``bptt diagnose CHECKPOINT``."""
         raise NotImplementedError
 
+
+
+def _check_type(task: str, name: str, value, default, is_data: bool) -> None:
+    """A TypeError naming the task and the option when ``value`` is not of its default's kind:
+    bool, int, real, str, a list of ints (e.g. addition's test_bits: an int or a list of them),
+    or for a data option a path or a list of paths. The ranges are the recipe's own checks."""
+    paths = (str, os.PathLike)
+    if is_data:
+        ok = isinstance(value, paths) or (isinstance(value, (list, tuple)) and bool(value)
+                                          and all(isinstance(p, paths) for p in value))
+        want = "a file path or a list of file paths"
+    elif isinstance(default, bool):
+        ok, want = isinstance(value, (bool, np.bool_)), "true or false"
+    elif isinstance(default, int):
+        ok, want = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)), "an integer"
+    elif isinstance(default, float):
+        ok, want = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool), "a number"
+    elif isinstance(default, str):
+        ok, want = isinstance(value, str), "a string"
+    elif isinstance(default, list):
+        ints = value if isinstance(value, (list, tuple)) else [value]
+        ok = all(isinstance(b, (int, np.integer)) and not isinstance(b, bool) for b in ints)
+        want = "an integer or a list of integers"
+    else:
+        return
+    if not ok:
+        raise TypeError(f"task {task}: option {name} must be {want}, got {type(value).__name__} {value!r}")
 
 
 def default_data(option: str, *parts: str) -> str:

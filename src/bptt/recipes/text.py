@@ -130,7 +130,8 @@ class CharLM(Recipe):
         o = o[-1, 0]
         out = np.empty(length, dtype=np.int64)
         for i in range(length):
-            z = o.astype(np.float64) / temperature
+            with np.errstate(over="ignore"):  # ≤ 0: a tiny temperature gives 0 and -inf (greedy), not NaN
+                z = (o.astype(np.float64) - o.max()) / temperature
             p = np.exp(z - z.max())
             p /= p.sum()
             cdf = np.cumsum(p)
