@@ -232,6 +232,8 @@ def test_sample_eval_translate_and_diagnose_take_a_run_directory(capsys, tmp_pat
     assert code == 0 and "validation" in out, err
     code, _, err = run(capsys, "diagnose", tmp_path / "lm", "--out", tmp_path / "d")
     assert code == 0, err
+    code, out, err = run(capsys, "diagnose", tmp_path / "lm")  # by default inside the run directory
+    assert code == 0 and (tmp_path / "lm" / "diagnose" / "summary.txt").exists(), err
     (tmp_path / "empty").mkdir()
     code, _, err = run(capsys, "eval", tmp_path / "empty")
     assert code == 2

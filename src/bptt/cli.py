@@ -218,8 +218,9 @@ def cmd_train(a) -> int:
     how = {"done": "", "early_stop": " (early stop)", "time_limit": " (time limit)"}[result.status]
     print(f"{s['steps']} steps in {s['wall_time_s']:.1f} s{how}; best {best['metric']} = "
           f"{_num(best['value'])} at step {best['step']}")
-    written = [n for n in ("metrics.jsonl", "summary.json", "checkpoint.npz", "last.npz", "loss.png")
-               if (result.run_dir.path / n).exists()]
+    from .runs import RUN_FILES
+
+    written = [n for n in RUN_FILES if (result.run_dir.path / n).exists()]
     print(f"run directory: {result.run_dir.path}  ({', '.join(written)})")
     return 0
 
@@ -339,7 +340,8 @@ def cmd_diagnose(a) -> int:
         if not hasattr(model, "forward"):
             raise ValueError(f"diagnose analyses a single RNN; {a.checkpoint} holds a {type(model).__name__}")
         x, y, mask, lengths = recipe.diagnostic_batch()
-        out = a.out or str(Path(a.checkpoint).parent / "diagnose")
+        run = Path(a.checkpoint) if Path(a.checkpoint).is_dir() else Path(a.checkpoint).parent
+        out = a.out or str(run / "diagnose")  # inside the run directory
         text = diagnostics.diagnose(model, x, y, out, mask=mask, lengths=lengths, horizon=a.horizon,
                                     title=f"{recipe.name} checkpoint, step {meta['step']}: "
                                           + diagnostics.describe(model, x.shape[0], x.shape[1]))

@@ -19,6 +19,7 @@ import numpy as np
 
 from . import _validate as v
 from .batch import make_inputs
+from .files import atomic_write
 from .diagnostics import (CARRY_GATES, MAX_DERIVATIVE, SATURATED, LagNorms, _single_layer64, carry_gate,
                           gate_saturation, global_grad_norm, jacobian_singular_values, lag_norms,
                           max_singular_value, saturation_fraction, spectral_radius)
@@ -94,6 +95,9 @@ def diagnose(net, x, y, out_dir, *, mask=None, h0=None, lengths=None, horizon: i
 
     rep = analyse(net, x, y, mask, h0, lengths, horizon=horizon, max_sequences=max_sequences,
                   title=title)
+    if os.path.islink(out_dir):
+        raise ValueError(f"--out {out_dir} is a symbolic link; diagnose writes into a real folder "
+                         "(remove the link or choose another --out)")
     os.makedirs(out_dir, exist_ok=True)
     name = rep.text.splitlines()[0]
     paths = [os.path.join(out_dir, f) for f in rep.figures]
@@ -104,8 +108,7 @@ def diagnose(net, x, y, out_dir, *, mask=None, h0=None, lengths=None, horizon: i
         plots.weight_spectrum(rep.W, paths[3], title=name)
     else:
         plots.gate_histogram(rep.gate, paths[3], label=CARRY_GATES[rep.cell], title=name)
-    with open(os.path.join(out_dir, "summary.txt"), "w", encoding="utf-8") as f:
-        f.write(rep.text)
+    atomic_write(os.path.join(out_dir, "summary.txt"), rep.text)
     return rep.text
 
 

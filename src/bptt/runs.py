@@ -54,6 +54,9 @@ def default_run_dir(task: str) -> Path:
     return path
 
 
+RUN_FILES = ("metrics.jsonl", "summary.json", "checkpoint.npz", "last.npz", "loss.png")  # a run writes these
+
+
 class RunDir:
     """The files of one run (see the module docstring)."""
 
@@ -143,7 +146,12 @@ class RunDir:
         if not writer:
             return cls(ckpt.parent), ckpt
         run = cls(ckpt.parent).lock()  # a live run's temporary files are its own: never removed
-        for name in ("last.npz", "checkpoint.npz", "metrics.jsonl", "summary.json", "loss.png"):
+        links = [n for n in RUN_FILES if (ckpt.parent / n).is_symlink()] + ([ckpt.name] if ckpt.is_symlink() else [])
+        if links:
+            run.unlock()
+            raise ValueError(f"run directory {ckpt.parent}: {', '.join(sorted(set(links)))} is a symbolic link; a run "
+                             "reads and writes only its own regular files (put the file itself there)")
+        for name in RUN_FILES:
             for stale in ckpt.parent.glob(f".{name}.*.tmp"):  # a killed run's unfinished write
                 stale.unlink(missing_ok=True)
         return run, ckpt
@@ -154,7 +162,13 @@ class RunDir:
         return self.path / "metrics.jsonl"
 
     def append_metrics(self, row: dict) -> None:
-        with open(self.metrics_path, "a", encoding="utf-8") as f:
+        """One row at the end of metrics.jsonl, never through a link (O_NOFOLLOW)."""
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            fd = os.open(self.metrics_path, flags, 0o644)
+        except OSError as exc:
+            raise ValueError(f"cannot append to {self.metrics_path}: {exc.strerror}") from None
+        with os.fdopen(fd, "a", encoding="utf-8") as f:
             f.write(json.dumps(_clean(row)) + "\n")
 
     def read_metrics(self, upto: int | None = None) -> list[dict]:

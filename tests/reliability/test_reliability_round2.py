@@ -422,3 +422,41 @@ def test_a_task_option_of_the_wrong_type_names_task_and_option(options, fragment
         train("addition", save=False, progress=False, task_options=options)
     for f in fragments:
         assert f in str(info.value)
+
+
+# ------------------------------------------------------------------ 8. symlinks in a run directory
+@pytest.mark.parametrize("name", ["loss.png", "metrics.jsonl", "summary.json", "checkpoint.npz"])
+def test_resume_refuses_a_run_file_that_is_a_link_and_leaves_its_target_alone(tmp_path, name):
+    (tmp_path / "text.txt").write_text(TEXT)
+    charlm_run(tmp_path / "run", tmp_path / "text.txt")
+    outside = tmp_path / "outside"
+    outside.write_bytes(b"someone else's file")
+    (tmp_path / "run" / name).unlink(missing_ok=True)
+    (tmp_path / "run" / name).symlink_to(outside)
+    one_error(*cli("train", "--resume", tmp_path / "run", "--steps", 8, "--no-progress")[::2],
+              f"{name} is a symbolic link")
+    assert outside.read_bytes() == b"someone else's file"
+
+
+def test_metrics_are_never_appended_through_a_link(tmp_path):
+    from bptt.runs import RunDir
+
+    run = RunDir.create(tmp_path / "run")
+    outside = tmp_path / "outside.jsonl"
+    outside.write_text("")
+    (tmp_path / "run" / "metrics.jsonl").symlink_to(outside)
+    with pytest.raises(ValueError, match="cannot append to .*metrics.jsonl"):
+        run.append_metrics({"step": 1})
+    assert outside.read_text() == ""
+    run.unlock()
+
+
+def test_diagnose_does_not_write_through_a_diagnose_link(lm, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(lm / "run", run)
+    (tmp_path / "elsewhere").mkdir()
+    (run / "diagnose").symlink_to(tmp_path / "elsewhere")
+    one_error(*cli("diagnose", run)[::2], "diagnose is a symbolic link")
+    assert os.listdir(tmp_path / "elsewhere") == []
