@@ -283,6 +283,29 @@ _META = {"task": str, "task_options": dict, "task_state": (dict, type(None)), "m
          "stream": dict, "best": dict, "bad_evals": int, "rng": dict}
 
 
+def check_same_run(run_dir: RunDir, ckpt: Path, meta: dict) -> None:
+    """Refuse to resume, into ``run_dir``, a checkpoint of another run (it would merge two runs'
+    metrics and overwrite this run's best checkpoint): its task, task options and model must be
+    those of the directory's own last.npz or, without one, its summary.json."""
+    last = run_dir.path / "last.npz"
+    if last.exists() and last.resolve() != ckpt.resolve():
+        mine, where = checkpoint.load(last)[1], last
+        mine = (mine.get("task"), mine.get("task_options"), mine.get("model"))
+    elif not last.exists() and (run_dir.path / "summary.json").is_file():
+        where = run_dir.path / "summary.json"
+        try:
+            s = json.loads(files.read_bytes(where, 1 << 20))
+            mine = (s["task"], s["config"]["task"], s["config"]["model"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{where} is not a run summary ({exc!r}); cannot tell which run this directory holds") \
+                from None
+    else:
+        return
+    if _as_json(list(mine)) != _as_json([meta["task"], meta["task_options"], meta["model"]]):
+        raise ValueError(f"checkpoint {ckpt} is of another run than {run_dir.path} (task {meta['task']!r}; {where.name} "
+                         f"says task {mine[0]!r}, its options or model differ): resume it in its own directory")
+
+
 def _as_json(obj):
     """``obj`` as a checkpoint's metadata holds it (tuples become lists)."""
     return json.loads(json.dumps(obj))

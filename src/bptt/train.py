@@ -50,7 +50,7 @@ from . import _validate as v
 from . import distributed, memory, optim, recipes
 from . import checkpoint
 from .checkpoint import rng_from_meta
-from .runs import RunDir, check_stream, default_run_dir, load_state, save_state
+from .runs import RunDir, check_same_run, check_stream, default_run_dir, load_state, save_state
 from .session import Bar, Window, catch_sigint, set_blas_threads
 
 __all__ = ["TrainConfig", "Trainer", "Result", "Diverged", "train", "resume_trainer", "make_optimizer",
@@ -538,6 +538,8 @@ def resume_trainer(path, recipe=None, model=None, data=None, **overrides) -> tup
     world = distributed.world()
     run_dir, ckpt = RunDir.for_resume(path, writer=world.rank == 0)
     recipe, model, groups, meta = load_state(ckpt, recipe=recipe, into=model, options=data or None, resume=True)
+    if world.rank == 0:
+        check_same_run(run_dir, ckpt, meta)
     config = TrainConfig.from_dict({**meta["train"], **overrides})
     trainer = Trainer(recipe, model, config, run_dir)
     if isinstance(meta.get("data_sha256"), dict):

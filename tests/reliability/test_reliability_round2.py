@@ -460,3 +460,26 @@ def test_diagnose_does_not_write_through_a_diagnose_link(lm, tmp_path):
     (run / "diagnose").symlink_to(tmp_path / "elsewhere")
     one_error(*cli("diagnose", run)[::2], "diagnose is a symbolic link")
     assert os.listdir(tmp_path / "elsewhere") == []
+
+
+# ------------------------------------------------------------------ 9. another run's checkpoint
+def test_resuming_another_runs_checkpoint_into_a_directory_is_refused(tmp_path):
+    import shutil
+
+    (tmp_path / "text.txt").write_text(TEXT)
+    charlm_run(tmp_path / "lm", tmp_path / "text.txt")
+    train("parity", out=tmp_path / "par", steps=4, eval_every=2, progress=False, plot=False,
+          model_options={"hidden_size": 3}, task_options={"test_length": 10, "test_size": 5})
+    shutil.copy(tmp_path / "par" / "last.npz", tmp_path / "lm" / "foreign.npz")
+    before = {n: (tmp_path / "lm" / n).read_bytes() for n in ("checkpoint.npz", "metrics.jsonl", "last.npz")}
+    one_error(*cli("train", "--resume", tmp_path / "lm" / "foreign.npz", "--steps", 8, "--no-progress")[::2],
+              "is of another run", "last.npz says task 'charlm'")
+    assert {n: (tmp_path / "lm" / n).read_bytes() for n in before} == before
+    # without last.npz, the directory's summary.json tells
+    (tmp_path / "lm" / "last.npz").unlink()
+    one_error(*cli("train", "--resume", tmp_path / "lm" / "foreign.npz", "--steps", 8, "--no-progress")[::2],
+              "summary.json says task 'charlm'")
+    # its own best checkpoint resumes (the same run)
+    shutil.copy(tmp_path / "lm" / "checkpoint.npz", tmp_path / "lm" / "best-copy.npz")
+    status, _, err = cli("train", "--resume", tmp_path / "lm" / "best-copy.npz", "--steps", 8, "--no-progress")
+    assert status == 0, err
