@@ -202,6 +202,17 @@ class RunDir:
         return keep
 
     # ---------------------------------------------------------------- summary, plot
+    def finished_step(self) -> int | None:
+        """The step at which summary.json says the run finished (done, early stop, time limit);
+        None when it has no summary or an interrupted, diverged or unreadable one."""
+        try:
+            s = json.loads(files.read_bytes(self.path / "summary.json", 1 << 20))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(s, dict) or s.get("status") not in ("done", "early_stop", "time_limit"):
+            return None
+        return s.get("steps") if isinstance(s.get("steps"), int) else None
+
     def write_summary(self, summary: dict) -> None:
         atomic_write(self.path / "summary.json", json.dumps(_clean(summary), indent=2) + "\n")
 

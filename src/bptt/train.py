@@ -297,6 +297,10 @@ class Trainer:
         self._window.add(self.recipe.train_loss(loss, batch), norm, batch.n_tokens)
         return loss
 
+    def out_of_patience(self) -> bool:
+        """``patience`` evaluations in a row without improvement: stop early."""
+        return self.config.patience is not None and self.bad_evals >= self.config.patience
+
     def schedule_position(self, step: int) -> int:
         """Where the learning-rate schedule is after ``step`` steps (LR1): the step itself; with a
         time budget (``minutes``), after the warm-up, the same share of ``steps`` as the share
@@ -395,6 +399,8 @@ class Trainer:
         self._window.restart()
         last_eval = self.history[-1]["step"] if self.history else -1
         error = None
+        if self.step == 0:  # a run killed before its first evaluation resumes from here
+            self.save("last.npz")
         try:
             while self.step < c.steps:
                 if self.world.size > 1:  # rank 0's clock and Ctrl-C decide for every rank
@@ -405,6 +411,9 @@ class Trainer:
                 if c.minutes is not None and self.elapsed >= 60 * c.minutes:
                     status = "time_limit"
                     break
+                if self.out_of_patience():  # resumed after its early stop, before its summary
+                    status = "early_stop"
+                    break
                 self.train_step()
                 self.elapsed = time.perf_counter() - start
                 bar.update(self.step, self.elapsed, self._window, self.opt.lr)
@@ -413,7 +422,7 @@ class Trainer:
                     last_eval = self.step
                     self.elapsed = time.perf_counter() - start
                     bar.show_eval(row)
-                    if c.patience is not None and self.bad_evals >= c.patience:
+                    if self.out_of_patience():
                         status = "early_stop"
                         break
         except Diverged as exc:
@@ -548,7 +557,10 @@ def resume_trainer(path, recipe=None, model=None, data=None, **overrides) -> tup
     trainer.load_state(groups, meta)
     # rank 0 reads (and trims) metrics.jsonl; under MPI the other ranks take its rows
     trainer.history = world.broadcast(run_dir.read_metrics(upto=trainer.step) if world.rank == 0 else None)
-    if trainer.step >= config.steps:
-        raise ValueError(f"the checkpoint is at step {trainer.step} and the run has steps={config.steps}; "
-                         "pass a larger --steps to train further")
-    return run_dir, trainer
+    if trainer.step > config.steps:
+        raise ValueError(f"the checkpoint is at step {trainer.step}; steps={config.steps} must be at least that")
+    finished = world.broadcast(run_dir.finished_step() if world.rank == 0 else None)
+    if trainer.step == config.steps and finished == trainer.step:
+        raise ValueError(f"the run finished at step {trainer.step} (summary.json); pass a larger --steps to train "
+                         "further")
+    return run_dir, trainer  # a run killed after its last checkpoint but before its summary: run() finishes it

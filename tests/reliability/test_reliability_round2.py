@@ -289,7 +289,7 @@ def test_a_second_writer_is_refused_and_the_first_run_is_untouched(tmp_path):
     run = tmp_path / "run"
     first = _start(*LONG, "--out", run)
     try:
-        _wait_for(run / "last.npz", first)
+        _wait_for(run / "metrics.jsonl", first)  # (last.npz is there from step 0)
         status, _, err = bptt(*LONG, "--out", run)
         one_error(status, err, str(run), f"PID {first.pid}", "in use")
         held = run / ".last.npz.held.tmp"  # stands for the live run's in-flight write
@@ -483,3 +483,48 @@ def test_resuming_another_runs_checkpoint_into_a_directory_is_refused(tmp_path):
     shutil.copy(tmp_path / "lm" / "checkpoint.npz", tmp_path / "lm" / "best-copy.npz")
     status, _, err = cli("train", "--resume", tmp_path / "lm" / "best-copy.npz", "--steps", 8, "--no-progress")
     assert status == 0, err
+
+
+# ------------------------------------------------------------------ 10. killed before the first or after the last checkpoint
+def _same_params(a, b):
+    pa, pb = checkpoint.load(a)[0], checkpoint.load(b)[0]
+    return all(np.array_equal(pa[k], pb[k]) for k in pa if k.startswith("param/"))
+
+
+def test_a_run_killed_after_its_last_checkpoint_is_finished_by_resume(tmp_path):
+    """The window between the final last.npz and summary.json: --resume writes the report and
+    summary.json of the uninterrupted run (the same final and best parameters)."""
+    (tmp_path / "text.txt").write_text(TEXT)
+    whole = charlm_run(tmp_path / "whole", tmp_path / "text.txt", steps=6, eval_every=2)
+    charlm_run(tmp_path / "killed", tmp_path / "text.txt", steps=6, eval_every=2)
+    (tmp_path / "killed" / "summary.json").unlink()  # the kill came after the final checkpoint
+    status, out, err = cli("train", "--resume", tmp_path / "killed", "--no-progress")
+    assert status == 0, err
+    s = json.loads((tmp_path / "killed" / "summary.json").read_text())
+    assert s["status"] == "done" and s["steps"] == 6 and s["final"] == whole.summary["final"]
+    assert _same_params(tmp_path / "killed" / "checkpoint.npz", tmp_path / "whole" / "checkpoint.npz")
+    one_error(*cli("train", "--resume", tmp_path / "killed", "--no-progress")[::2], "finished at step 6",
+              "larger --steps")
+
+
+def test_a_run_killed_before_its_first_evaluation_resumes_from_step_0(tmp_path):
+    """last.npz is written at step 0, so a run killed before its first evaluation (31 of 91
+    random kills in the red-team pass) is resumed instead of blocking its directory."""
+    (tmp_path / "text.txt").write_text(TEXT)
+    whole = charlm_run(tmp_path / "whole", tmp_path / "text.txt", steps=6, eval_every=3)
+    from bptt import recipes
+    from bptt.runs import RunDir
+    from bptt.train import TrainConfig, Trainer
+
+    recipe = recipes.make("charlm", text=str(tmp_path / "text.txt"), seq_len=5, sample_length=5)
+    config = TrainConfig.from_dict({**recipe.train_defaults, "steps": 6, "eval_every": 3, "batch_size": 2,
+                                    "minutes": None, "progress": False})
+    trainer = Trainer(recipe, recipe.build_model(**{**recipe.model_defaults, "hidden_size": 4, "seed": 0}), config,
+                      RunDir.create(tmp_path / "killed"), plot=False)
+    trainer.run(until=0)  # stops before its first step: last.npz at step 0 ...
+    (tmp_path / "killed" / "summary.json").unlink()  # ... and the kill takes the summary
+    assert checkpoint.load(tmp_path / "killed" / "last.npz")[1]["step"] == 0
+    status, _, err = cli("train", "--resume", tmp_path / "killed", "--no-progress")
+    assert status == 0, err
+    assert _same_params(tmp_path / "killed" / "last.npz", tmp_path / "whole" / "last.npz")
+    assert json.loads((tmp_path / "killed" / "summary.json").read_text())["final"] == whole.summary["final"]

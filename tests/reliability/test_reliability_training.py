@@ -124,12 +124,14 @@ def test_sigkill_at_random_moments_then_resume_is_bit_for_bit(reference, tmp_pat
         for name in ("last.npz", "checkpoint.npz"):
             if (out / name).exists():
                 load_state(out / name)  # loads, verifies, rebuilds the task and the model
-        if not (out / "last.npz").exists():
+        if not (out / "last.npz").exists():  # killed inside the step-0 write: nothing to resume yet
             outcome["no checkpoint yet"] += 1
             continue
-        if checkpoint.load(out / "last.npz")[1]["step"] == STEPS:
+        summary = out / "summary.json"
+        finished = summary.exists() and json.loads(summary.read_text())["status"] == "done"
+        if checkpoint.load(out / "last.npz")[1]["step"] == STEPS and finished:
             outcome["final checkpoint already written"] += 1
-        else:
+        else:  # from step 0 up to a final checkpoint without its summary: resume finishes the run
             r = bptt("train", "--resume", str(out), "--no-progress")
             assert r.returncode == 0, r.stderr
             outcome["resumed"] += 1
