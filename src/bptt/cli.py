@@ -18,6 +18,7 @@ import datetime
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 
 S = argparse.SUPPRESS
@@ -367,14 +368,20 @@ def main(argv=None) -> int:
     if distributed.world().rank:  # under `mpiexec -n N`, rank 0 alone prints (every rank trains)
         sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 — for the process's life
     try:
-        set_blas_threads(getattr(args, "threads", 1))
-        return COMMANDS[args.command](args)
+        with warnings.catch_warnings():  # a warning is one line too: `bptt: warning: …`
+            warnings.showwarning = _warning
+            set_blas_threads(getattr(args, "threads", 1))
+            return COMMANDS[args.command](args)
     except (ValueError, TypeError) as exc:
         return _error(str(exc))
     except MemoryError:  # an estimate missed: still one line, never a traceback
         return _error(f"out of memory in `bptt {args.command}`; choose smaller sizes")
     except OSError as exc:
         return _error(f"{exc.strerror}: {exc.filename}" if exc.filename and exc.strerror else str(exc))
+
+
+def _warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"bptt: warning: {message}", file=sys.stderr)
 
 
 def _error(message: str) -> int:

@@ -41,6 +41,7 @@ from __future__ import annotations
 import math
 import signal
 import time
+import warnings
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -555,6 +556,12 @@ def resume_trainer(path, recipe=None, model=None, data=None, **overrides) -> tup
         trainer.data_sha256 = meta["data_sha256"]
     check_stream(ckpt, trainer.stream, groups["stream"], meta["stream"])
     trainer.load_state(groups, meta)
+    if trainer.schedule is not None and config.steps != meta["train"]["steps"]:  # extending (docs/training.md)
+        before = meta["optim"].get("lr")
+        warnings.warn(f"steps={config.steps}: the run's {config.schedule} schedule was laid out over "
+                      f"{meta['train']['steps']} steps and is stretched over {config.steps} from step {trainer.step} "
+                      f"(learning rate {before:.3g} -> {trainer.opt.lr:.3g}); the result differs from a run of "
+                      f"{config.steps} steps from the start", UserWarning, stacklevel=2)
     # rank 0 reads (and trims) metrics.jsonl; under MPI the other ranks take its rows
     trainer.history = world.broadcast(run_dir.read_metrics(upto=trainer.step) if world.rank == 0 else None)
     if trainer.step > config.steps:

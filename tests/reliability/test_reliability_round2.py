@@ -528,3 +528,20 @@ def test_a_run_killed_before_its_first_evaluation_resumes_from_step_0(tmp_path):
     assert status == 0, err
     assert _same_params(tmp_path / "killed" / "last.npz", tmp_path / "whole" / "last.npz")
     assert json.loads((tmp_path / "killed" / "summary.json").read_text())["final"] == whole.summary["final"]
+
+
+# ------------------------------------------------------------------ 11. extending a finished cosine run
+def test_extending_a_finished_cosine_run_warns_with_the_learning_rates(tmp_path):
+    train("parity", out=tmp_path / "run", steps=20, eval_every=10, schedule="cosine", lr=0.05, progress=False,
+          plot=False, model_options={"hidden_size": 3}, task_options={"test_length": 10, "test_size": 5})
+    status, _, err = cli("train", "--resume", tmp_path / "run", "--steps", 40, "--no-progress")
+    assert status == 0
+    warning = [line for line in err.splitlines() if line.startswith("bptt: warning:")]
+    assert warning == ["bptt: warning: steps=40: the run's cosine schedule was laid out over 20 steps and is "
+                       "stretched over 40 from step 20 (learning rate 0 -> 0.025); the result differs from a run "
+                       "of 40 steps from the start"], err
+    # a constant schedule extends exactly: no warning
+    train("parity", out=tmp_path / "flat", steps=20, eval_every=10, progress=False, plot=False,
+          model_options={"hidden_size": 3}, task_options={"test_length": 10, "test_size": 5})
+    status, _, err = cli("train", "--resume", tmp_path / "flat", "--steps", 40, "--no-progress")
+    assert status == 0 and "warning" not in err
