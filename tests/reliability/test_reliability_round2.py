@@ -508,26 +508,26 @@ def test_a_run_killed_after_its_last_checkpoint_is_finished_by_resume(tmp_path):
 
 
 def test_a_run_killed_before_its_first_evaluation_resumes_from_step_0(tmp_path):
-    """last.npz is written at step 0, so a run killed before its first evaluation (31 of 91
-    random kills in the red-team pass) is resumed instead of blocking its directory."""
-    (tmp_path / "text.txt").write_text(TEXT)
-    whole = charlm_run(tmp_path / "whole", tmp_path / "text.txt", steps=6, eval_every=3)
-    from bptt import recipes
-    from bptt.runs import RunDir
-    from bptt.train import TrainConfig, Trainer
+    """A real run SIGKILLed before its first evaluation (31 of 91 random kills in the red-team
+    pass landed there and blocked the directory): the last.npz every run writes at step 0
+    lets --resume finish it, with the parameters of the uninterrupted run."""
+    import signal
 
-    recipe = recipes.make("charlm", text=str(tmp_path / "text.txt"), seq_len=5, sample_length=5)
-    config = TrainConfig.from_dict({**recipe.train_defaults, "steps": 6, "eval_every": 3, "batch_size": 2,
-                                    "minutes": None, "progress": False})
-    trainer = Trainer(recipe, recipe.build_model(**{**recipe.model_defaults, "hidden_size": 4, "seed": 0}), config,
-                      RunDir.create(tmp_path / "killed"), plot=False)
-    trainer.run(until=0)  # stops before its first step: last.npz at step 0 ...
-    (tmp_path / "killed" / "summary.json").unlink()  # ... and the kill takes the summary
-    assert checkpoint.load(tmp_path / "killed" / "last.npz")[1]["step"] == 0
-    status, _, err = cli("train", "--resume", tmp_path / "killed", "--no-progress")
+    args = ["train", "addition", "--hidden", "8", "--batch-size", "8", "--test-bits", "8", "--no-progress"]
+    first = _start(*args, "--steps", 10**6, "--eval-every", 10**6, "--out", tmp_path / "killed")
+    try:
+        _wait_for(tmp_path / "killed" / "last.npz", first, timeout=30)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    assert not (tmp_path / "killed" / "metrics.jsonl").exists()  # no evaluation yet
+    status, _, err = bptt("train", "--resume", tmp_path / "killed", "--steps", 30, "--eval-every", 10,
+                          "--no-progress")
+    assert status == 0, err
+    status, _, err = bptt(*args, "--steps", 30, "--eval-every", 10, "--out", tmp_path / "whole")
     assert status == 0, err
     assert _same_params(tmp_path / "killed" / "last.npz", tmp_path / "whole" / "last.npz")
-    assert json.loads((tmp_path / "killed" / "summary.json").read_text())["final"] == whole.summary["final"]
+    assert _same_params(tmp_path / "killed" / "checkpoint.npz", tmp_path / "whole" / "checkpoint.npz")
 
 
 # ------------------------------------------------------------------ 11. extending a finished cosine run
@@ -545,3 +545,61 @@ def test_extending_a_finished_cosine_run_warns_with_the_learning_rates(tmp_path)
           model_options={"hidden_size": 3}, task_options={"test_length": 10, "test_size": 5})
     status, _, err = cli("train", "--resume", tmp_path / "flat", "--steps", 40, "--no-progress")
     assert status == 0 and "warning" not in err
+
+
+# the probe of item 12: every bad API call names what it was given
+SHAKESPEARE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "tinyshakespeare.txt")
+AIRLINE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "timeseries",
+                       "airline-passengers.csv")
+
+
+def _probe_cases():
+    import bptt
+    from bptt import recipes
+
+    net = lambda: bptt.RNN(2, 3, 2)  # noqa: E731
+    x, y = np.zeros((2, 1, 2)), np.zeros((2, 1), dtype=int)
+    return {
+        "RNN hidden str": (lambda: bptt.RNN(2, "3", 2), "hidden_size"),
+        "RNN cell": (lambda: bptt.RNN(2, 3, 2, cell="foo"), "cell"),
+        "RNN dropout str": (lambda: bptt.RNN(2, 3, 2, dropout="0.1"), "dropout"),
+        "RNN num_layers float": (lambda: bptt.RNN(2, 3, 2, num_layers=2.0), "num_layers"),
+        "loss_and_grad x str": (lambda: net().loss_and_grad([["a"]], [[0]]), "x"),
+        "loss_and_grad y str": (lambda: net().loss_and_grad(x, "ab"), "y"),
+        "loss_and_grad lengths str": (lambda: net().loss_and_grad(x, y, lengths="2"), "lengths"),
+        "fit validation str": (lambda: bptt.fit(net(), np.zeros((2, 4, 2)), np.zeros((2, 4), int), validation="0.2",
+                                                progress=False), "validation"),
+        "fit x dict": (lambda: bptt.fit(net(), {"a": 1}, np.zeros((2, 4), int), progress=False), "x"),
+        "fit y None": (lambda: bptt.fit(net(), np.zeros((2, 4, 2)), None, progress=False), "y"),
+        "train hidden str": (lambda: train("addition", save=False, model_options={"hidden_size": "x"}), "hidden_size"),
+        "train bits str": (lambda: train("addition", save=False, task_options={"bits": "x"}), "bits"),
+        "train test_bits str": (lambda: train("addition", save=False, task_options={"test_bits": "x"}), "test_bits"),
+        "train betas str": (lambda: train("addition", save=False, betas="ab"), "betas"),
+        "train betas 3": (lambda: train("addition", save=False, betas=(0.9, 0.9, 0.9)), "betas"),
+        "train eval_every str": (lambda: train("addition", save=False, eval_every="x"), "eval_every"),
+        "charlm seq_len str": (lambda: recipes.make("charlm", text=SHAKESPEARE, seq_len="5"), "seq_len"),
+        "sentiment data int": (lambda: recipes.make("sentiment", data=5), "data"),
+        "timeseries window str": (lambda: recipes.make("timeseries", data=AIRLINE, window="x"), "window"),
+        "timeseries column 99": (lambda: recipes.make("timeseries", data=AIRLINE, column=99).stream(
+            4, np.random.default_rng(0)), "airline-passengers.csv, line 2"),
+        "dates test_frac str": (lambda: recipes.make("dates", test_frac="x"), "test_frac"),
+        "gradcheck eps str": (lambda: bptt.gradcheck(bptt.RNN(2, 3, 2, dtype=np.float64), x, y, eps="x"), "eps"),
+        "Seq2Seq vocab str": (lambda: bptt.Seq2Seq("5", 5, 3), "src_vocab_size"),
+        "weights.save path int": (lambda: bptt.weights.save(5, net()), "path"),
+        "checkpoint.save meta list": (lambda: bptt.checkpoint.save("unused.npz", {}, []), "meta"),
+        "set_params missing": (lambda: net().set_params({"U": "x"}), "params"),
+        "SGD lr str": (lambda: bptt.optim.SGD(net().params, "x"), "lr"),
+        "forward h0 str": (lambda: net().forward(x, h0="x"), "h0"),
+    }
+
+
+@pytest.mark.parametrize("case", list(_probe_cases()))
+def test_every_probed_bad_call_names_its_argument(case, tmp_path, monkeypatch):
+    if "shared" in case or "charlm" in case or "timeseries" in case:
+        if not (os.path.exists(SHAKESPEARE) and os.path.exists(AIRLINE)):
+            pytest.skip("the shared data folder is not beside the repository")
+    monkeypatch.chdir(tmp_path)
+    call, name = _probe_cases()[case]
+    with pytest.raises((TypeError, ValueError)) as info:
+        call()
+    assert name in str(info.value), str(info.value)
