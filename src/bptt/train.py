@@ -468,6 +468,7 @@ def train(task: str | None = None, *, out=None, resume=None, task_options: dict 
     recipe = recipes.make(task, **(task_options or {}))
     config = TrainConfig.from_dict({**recipe.train_defaults, **train_options})
     model = recipe.build_model(**{"seed": config.seed, **recipe.model_defaults, **(model_options or {})})
+    distributed.shard_slices(config.batch_size, distributed.world().size)  # refused before any file is made
     run_dir = None
     if save:
         if distributed.world().rank == 0:  # under MPI rank 0 alone holds and writes the run directory
