@@ -85,14 +85,19 @@ np.savez(f"TMP/rank{w.rank}.npz", **r.model.params)
 """
 
 
+def run_options(task, opts, steps=20, out=None, batch_size=8):
+    """bptt.train's keywords for these tests' runs: a tiny float64 model, saved to ``out`` if given."""
+    return dict(task=task, save=out is not None, out=None if out is None else str(out), plot=False,
+                model_options=dict(hidden_size=6, dtype="float64", seed=0), task_options=opts, steps=steps,
+                batch_size=batch_size, eval_every=10, progress=False, minutes=None)
+
+
 def train_under_mpi(tmp_path, task, opts, steps=20, out=None, resume=None):
     """Train under `mpiexec -n 2` (each rank saves its parameters); the ranks hold the same bits."""
     if resume is not None:  # a resumed run keeps its task, model and options
-        call = dict(resume=str(resume), steps=steps, progress=False)
+        call = dict(resume=str(resume), steps=steps, progress=False, plot=False)
     else:
-        call = dict(task=task, save=out is not None, out=None if out is None else str(out), plot=False,
-                    model_options=dict(hidden_size=6, dtype="float64", seed=0), task_options=opts, steps=steps,
-                    batch_size=8, eval_every=10, progress=False, minutes=None)
+        call = run_options(task, opts, steps, out)
     code = TRAIN.replace("CALL", ", ".join(f"{k}={v!r}" for k, v in call.items())).replace("TMP", str(tmp_path))
     r = mpi_run(code, timeout=300)
     assert r.returncode == 0, r.stderr
@@ -107,8 +112,7 @@ def train_under_mpi(tmp_path, task, opts, steps=20, out=None, resume=None):
 def test_two_ranks_train_the_same_model_as_one_process_on_the_whole_batch(tmp_path, task, opts):
     from bptt.train import train
     mpi = train_under_mpi(tmp_path, task, opts)
-    one = train(task, save=False, plot=False, model_options=dict(hidden_size=6, dtype="float64", seed=0),
-                task_options=opts, steps=20, batch_size=8, eval_every=10, progress=False, minutes=None).model.params
+    one = train(**run_options(task, opts)).model.params
     for k in one:
         err = np.max(np.abs(mpi[k] - one[k])) / np.max(np.abs(one[k]))
         assert err <= 1e-12, (k, err)
@@ -146,3 +150,76 @@ def test_a_failing_rank_stops_the_job_and_the_last_checkpoint_loads(tmp_path):
     from bptt import checkpoint
     _, meta = checkpoint.load(tmp_path / "run" / "last.npz")
     assert meta["step"] == 10  # the last complete checkpoint, before the failure
+
+
+# Resuming with another number of processes changes only the order in which the B per-sequence
+# terms of each gradient element are added (one BLAS sum over B, or N shard sums added in rank
+# order): a float64 reordering error ≤ (B − 1)·2⁻⁵³ ≈ 1e-15 of the terms' magnitude per step;
+# over 20 Adam steps of these tiny models it stays far below the bound asserted here.
+RESUMED_RTOL = 1e-12
+
+
+def assert_same_run(resumed: Path, straight: Path):
+    """Two run directories at the same step: the same data position and RNG (bitwise), the same
+    parameters, optimizer state and carried state (charlm's h, gathered from the shards) to
+    RESUMED_RTOL."""
+    from bptt import checkpoint
+    (a, meta_a), (b, meta_b) = checkpoint.load(resumed / "last.npz"), checkpoint.load(straight / "last.npz")
+    assert meta_a["step"] == meta_b["step"]
+    assert (meta_a["rng"], meta_a["stream"]) == (meta_b["rng"], meta_b["stream"])  # the same batches next
+    assert sorted(a) == sorted(b) and any(k.startswith("state/h") for k in a)
+    for k in a:
+        assert a[k].shape == b[k].shape, k
+        if a[k].dtype.kind != "f":  # the stream's positions
+            assert np.array_equal(a[k], b[k]), k
+            continue
+        err = np.max(np.abs(a[k] - b[k])) / max(np.max(np.abs(b[k])), 1e-300)
+        assert err <= RESUMED_RTOL, (k, err)
+
+
+def test_a_two_process_run_resumes_on_one_process(tmp_path, text_file):
+    from bptt.train import train
+    opts = {"text": text_file, "seq_len": 5}
+    train(**run_options("charlm", opts, steps=20, out=tmp_path / "straight"))
+    train_under_mpi(tmp_path, "charlm", opts, steps=10, out=tmp_path / "paused")
+    train(resume=tmp_path / "paused", steps=20, progress=False, plot=False)
+    assert_same_run(tmp_path / "paused", tmp_path / "straight")
+    summary = json.loads((tmp_path / "paused" / "summary.json").read_text())
+    assert summary["world_size"] == 1 and summary["shards"] == [8]
+
+
+def test_a_one_process_run_resumes_on_two_with_uneven_shards(tmp_path, text_file):
+    from bptt.train import train
+    opts = {"text": text_file, "seq_len": 5}
+    train(**run_options("charlm", opts, steps=20, out=tmp_path / "straight", batch_size=7))
+    train(**run_options("charlm", opts, steps=10, out=tmp_path / "paused", batch_size=7))
+    train_under_mpi(tmp_path, "charlm", opts, steps=20, resume=tmp_path / "paused")
+    assert_same_run(tmp_path / "paused", tmp_path / "straight")
+    summary = json.loads((tmp_path / "paused" / "summary.json").read_text())
+    assert summary["world_size"] == 2 and summary["shards"] == [4, 3]  # B = 7 does not divide: 4 + 3
+
+
+CLI = "import sys; from bptt.cli import main; sys.exit(main(ARGS))"
+
+
+def test_the_cli_trains_under_mpi_and_refuses_more_processes_than_sequences(tmp_path):
+    """`mpiexec -n N bptt train` ends with status 0 on every rank; N > B is one clear error, before any
+    file is made (a new run) or changed (a resumed one, which then continues with a valid N)."""
+    def cli(n, *args):
+        argv = ["train", *args, "--no-progress"]
+        return mpi_run(CLI.replace("ARGS", repr(argv)), n=n, timeout=120)
+    run = tmp_path / "run"
+    tiny = ["addition", "--hidden", "4", "--test-bits", "16", "--steps", "4", "--eval-every", "2"]
+    r = cli(2, *tiny, "--batch-size", "1", "--out", str(run))
+    assert r.returncode == 2 and "bptt: error: batch_size=1 cannot be split over 2 processes" in r.stderr
+    assert not run.exists()
+    r = cli(2, *tiny, "--batch-size", "2", "--out", str(run))
+    assert r.returncode == 0, r.stderr
+    assert f"run directory: {run}" in r.stdout
+    before = (run / "last.npz").read_bytes()
+    r = cli(3, "--resume", str(run), "--steps", "6")
+    assert r.returncode == 2 and "bptt: error: batch_size=2 cannot be split over 3 processes" in r.stderr
+    assert (run / "last.npz").read_bytes() == before
+    r = cli(2, "--resume", str(run), "--steps", "6")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((run / "summary.json").read_text())["steps"] == 6

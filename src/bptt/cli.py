@@ -205,14 +205,17 @@ def cmd_train(a) -> int:
                   "then testing it on 16-, 64-, 256- and 1000-bit numbers", flush=True)
         result = train(task, out=given.get("out"), task_options=task_opts, model_options=model_opts, **train_opts)
     s = result.summary
+    status = {"diverged": 1, "interrupted": 130}.get(result.status, 0)
+    if result.run_dir is None:  # under `mpiexec -n N`, a rank other than 0: rank 0 reports
+        return status
     if result.status == "diverged":
         print(f"bptt: {s['error']}", file=sys.stderr)
         print(f"run directory: {result.run_dir.path}", file=sys.stderr)
-        return 1
+        return status
     if result.status == "interrupted":
         print(f"bptt: stopped at step {s['steps']}; last.npz saved. Continue exactly with:\n"
               f"  bptt train --resume {result.run_dir.path}", file=sys.stderr)
-        return 130
+        return status
     for line in result.recipe.describe(s["final"]):
         print(line)
     best = s["best"]

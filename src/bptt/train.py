@@ -527,6 +527,7 @@ def train(task=None, *, out=None, resume=None, task_options: dict | None = None,
             raise ValueError(f"{name} is an option of optimizer {' or '.join(users)}; the optimizer is "
                              f"{config.optimizer!r} (set optimizer too)")
     model = recipe.build_model(**{"seed": config.seed, **recipe.model_defaults, **(model_options or {})})
+    distributed.shard_slices(config.batch_size, distributed.world().size)  # refused before any file is made
     run_dir = None
     if save:
         if distributed.world().rank == 0:  # under MPI rank 0 alone holds and writes the run directory
