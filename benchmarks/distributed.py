@@ -3,6 +3,7 @@ model's prediction for 2–64 machines (costmodel.py).
 
     python benchmarks/distributed.py                     # everything; writes benchmarks/results/distributed-*.json
     python benchmarks/distributed.py --repeats 1 --steps 3 --shapes 256   # a quick look
+    python benchmarks/distributed.py --report benchmarks/results/distributed-elman.json   # its tables (markdown)
 
 Configurations, each a fresh process (OpenBLAS reads its thread count at load time), timed
 on the trainer's own step (Trainer.train_step: the shard's loss and gradient, the fused
@@ -111,6 +112,27 @@ def _run(argv: list[str], ranks: int, threads: int) -> dict:
 CONFIGS = (("1 process × 1 thread", 1, 1), ("1 process × 2 threads", 1, 2), ("2 ranks × 1 thread", 2, 1))
 
 
+def report(result: dict, machines=(2, 8, 64)) -> str:
+    """Markdown tables of one result file: throughput per configuration, then the predicted
+    efficiency of the ordered reduction (P1) and of a ring allreduce at ``machines``."""
+    cell, lines = result["cell"], []
+    lines += [f"| {cell}, H | configuration | sequences/s | × 1 process × 1 thread | ms per step | ms in the reduction |",
+              "| --- | --- | ---: | ---: | ---: | ---: |"]
+    for H, shape in result["shapes"].items():
+        for name, r in shape["configs"].items():
+            lines.append(f"| {H} | {name} | {r['sequences_per_s']:.0f} | {r['speedup_vs_1x1']:.2f} | "
+                         f"{1e3 * r['step_s']:.1f} | {1e3 * r['comm_s_per_step']:.2f} |")
+    lines += ["", f"| {cell}, H | parameters | S (MB) | link | " + " | ".join(f"E({n}) P1 / ring" for n in machines) + " |",
+              "| --- | ---: | ---: | --- |" + " ---: |" * len(machines)]
+    for H, shape in result["shapes"].items():
+        rows = shape["prediction_loopback"] + shape["prediction"]
+        for link in dict.fromkeys(r["link"] for r in rows):
+            by_n = {r["machines"]: r for r in rows if r["link"] == link}
+            cells = " | ".join(f"{by_n[n]['efficiency_p1']:.2f} / {by_n[n]['efficiency_ring']:.2f}" for n in machines)
+            lines.append(f"| {H} | {shape['n_params']:,} | {costmodel.buffer_bytes(shape['n_params']) / 1e6:.2f} | {link} | {cells} |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--shapes", type=int, nargs="+", default=[256, 1024], help="hidden sizes H (256 1024)")
@@ -121,10 +143,14 @@ def main(argv=None) -> None:
     p.add_argument("--repeats", type=int, default=3, help="processes per configuration (3); the median is kept")
     p.add_argument("--text", default=str(TEXT))
     p.add_argument("--out", default=None, help="result file (default benchmarks/results/distributed-<time>.json)")
+    p.add_argument("--report", metavar="RESULT", help="print the tables of a result file (markdown) and stop")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--pattern", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--hidden", type=int, default=256, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
+    if a.report:
+        print(report(json.loads(Path(a.report).read_text())))
+        return
     if a.worker:
         r = worker(a.hidden, a.cell, a.batch, a.seq_len, a.steps, a.text)
         if r is not None:
