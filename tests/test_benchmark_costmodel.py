@@ -41,3 +41,17 @@ def test_efficiency_and_prediction_rows():
     assert rows[1]["comm_p1_s"] == pytest.approx(63e-3 + 2e-3)
     assert rows[1]["comm_ring_s"] == pytest.approx(2 * 63 * 1e-3 / 64)
     assert all(0 < r["efficiency_ring"] <= 1 and not math.isnan(r["efficiency_p1"]) for r in rows)
+
+
+@pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
+def test_docs_tables_are_the_committed_results(cell):
+    """docs/distributed.md quotes `distributed.py --report` of the committed result files."""
+    import json
+
+    import distributed
+
+    root = Path(__file__).resolve().parents[1]
+    result = json.loads((root / "benchmarks" / "results" / f"distributed-{cell}.json").read_text())
+    doc = (root / "docs" / "distributed.md").read_text()
+    for line in distributed.report(result).splitlines():
+        assert line in doc, line
