@@ -1,0 +1,79 @@
+"""benchmarks/results.py, the command that reruns docs/results.md: at a tiny budget on one task,
+the JSON and the markdown table it writes must agree with every run's own summary.json; bad
+arguments are one-line errors; the seasonal-naive baseline is exact on a seasonal series."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import results  # noqa: E402
+
+
+def test_tiny_run_agrees_with_the_summaries(tmp_path):
+    out = tmp_path / "res"
+    got = results.main(["--tasks", "parity", "--seeds", "0,1", "--budget-scale", "0.01", "--out", str(out)])
+    saved = json.loads((out / "results.json").read_text())
+    assert saved == json.loads(json.dumps(got))
+    parity = [e for e in results.EXPERIMENTS if e.task == "parity"]
+    assert [row["name"] for row in saved["experiments"]] == [e.name for e in parity]
+    assert saved["provenance"]["git_commit"] and saved["provenance"]["machine"]["cpu"]["logical_cpus"] >= 1
+    table = (out / "results.md").read_text().splitlines()
+    for exp, row in zip(parity, saved["experiments"]):
+        assert [r["seed"] for r in row["runs"]] == [0, 1]
+        accs = []
+        for run in row["runs"]:
+            summary = json.loads((Path(run["run_dir"]) / "summary.json").read_text())
+            assert summary["steps"] == round(exp.steps * 0.01) == run["steps"]
+            assert summary["config"]["train"]["seed"] == run["seed"]
+            assert run["values"] == {"final.seq_acc": summary["final"]["seq_acc"]}
+            assert run["wall_time_s"] == summary["wall_time_s"]
+            accs.append(summary["final"]["seq_acc"])
+        assert row["spread"]["final.seq_acc"] == {"mean": np.mean(accs), "min": min(accs), "max": max(accs), "n": 2}
+        line = next(x for x in table if x.startswith(f"| {exp.name} |"))
+        assert f"`bptt train {' '.join(exp.argv(0.01))}`" in line
+        assert f"{100 * np.mean(accs):.1f}%" in line
+        assert all(f"{100 * a:.1f}%" in line for a in accs)
+
+
+@pytest.mark.parametrize("argv, named", [
+    (["--tasks", "parity,nope"], "--tasks"),
+    (["--seeds", "0,x"], "--seeds"),
+    (["--seeds", "1,1"], "--seeds"),
+    (["--budget-scale", "0"], "--budget-scale"),
+    (["--budget-scale", "nan"], "--budget-scale"),
+])
+def test_bad_arguments_exit_2_naming_the_argument(argv, named, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        results.main([*argv, "--out", str(tmp_path / "new")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert f"results.py: error: {named}:" in err and "Traceback" not in err
+    assert not (tmp_path / "new").exists()
+
+
+def test_an_existing_out_folder_is_never_reused(tmp_path, capsys):
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "results.json").write_text("{}")
+    with pytest.raises(SystemExit) as exc:
+        results.main(["--tasks", "parity", "--out", str(tmp_path / "old")])
+    assert exc.value.code == 2 and "--out" in capsys.readouterr().err
+    assert (tmp_path / "old" / "results.json").read_text() == "{}"
+    assert os.listdir(tmp_path / "old") == ["results.json"]
+
+
+def test_seasonal_naive_is_exact_on_a_trend_plus_a_yearly_pattern(tmp_path):
+    t = np.arange(120)
+    pattern = np.random.default_rng(0).normal(size=12)
+    path = tmp_path / "s.csv"
+    path.write_text("month,value\n" + "".join(f"{i},{3.0 * i + pattern[i % 12]!r}\n" for i in t))
+    options = {"data": str(path), "column": 1, "train_frac": 0.67}
+    assert results.seasonal_naive_rmse(options, 12) == pytest.approx(0.0, abs=1e-12)
+    assert results.seasonal_naive_rmse(options, 5) > 0.1  # the wrong period misses the pattern
