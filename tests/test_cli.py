@@ -152,6 +152,12 @@ def test_sentiment_timeseries_dates_from_the_cli(capsys, tmp_path):
                          "--eval-every", 10, "--no-progress", "--out", tmp_path / "td")
     assert code == 0, err
     assert "RNN on first differences" in out
+    code, out, err = run(capsys, "train", "timeseries", "--data", csv, "--difference", "--season", 12, "--steps", 20,
+                         "--eval-every", 10, "--no-progress", "--out", tmp_path / "ts")
+    assert code == 0, err
+    assert "differences over 12 steps" in out and "seasonal naive (the change 12 steps earlier)" in out
+    summary = json.loads((tmp_path / "ts" / "summary.json").read_text())
+    assert summary["final"]["season"] == 12 and summary["final"]["seasonal_naive_rmse"] > 0
     code, out, err = run(capsys, "train", "dates", "--steps", 2, "--batch-size", 4, "--hidden", 8, "--eval-every", 2,
                          "--no-progress", "--out", tmp_path / "d")
     assert code == 0, err

@@ -36,6 +36,8 @@ TASK_FLAGS = {
     "--data": ("data", str, "+", "sentiment: sentence<TAB>label files; timeseries: a date,value CSV file"),
     "--window": ("window", int, None, "timeseries: training window length"),
     "--difference": ("difference", bool, None, "timeseries: model first differences (a series with a trend)"),
+    "--season": ("season", int, None, "timeseries: model the differences over P steps too (a pattern repeating "
+                                      "every P steps: 12 for monthly data); reports the seasonal-naive baseline"),
 }
 TRAIN_FLAGS = ("steps", "minutes", "batch_size", "optimizer", "lr", "momentum", "weight_decay", "clip", "clip_value",
                "schedule", "warmup", "eval_every", "patience", "seed", "progress")

@@ -94,6 +94,51 @@ def test_recipe_with_differences_scores_forecasts_of_values(data_dir):
     assert "RNN on first differences" in recipe.describe(report)[0]
 
 
+def test_seasonal_differences_forecast_with_the_change_a_season_earlier(airline):
+    setup = timeseries.OneStepForecast(airline, difference=True, season=12)
+    d = np.diff(airline)
+    assert setup.lag == 13 and np.array_equal(setup.series, d[12:] - d[:-12])  # (S1), exact on integers
+    assert setup.describe() == "the first differences of the differences over 12 steps of the values"
+    x, y = setup.full_sequence()
+    assert x.shape == (130, 1, 1)
+    f = setup.forecasts(y)  # the true series gives the values themselves
+    assert np.isnan(f[:14]).all() and np.allclose(f[14:], airline[14:], rtol=0, atol=1e-9)
+    zero = np.full_like(y, -setup.normaliser.mean / setup.normaliser.std)  # ŝ = 0 (S2): the seasonal-naive forecast
+    assert setup.test_rmse(zero) == pytest.approx(setup.seasonal_naive_rmse(12), rel=1e-12)
+    assert setup.seasonal_naive_rmse(12) == pytest.approx(15.3616, abs=1e-4)  # docs/results.md
+    only = timeseries.OneStepForecast(airline, season=12)  # D = 1, d = 0: v̂_{t+1} = v_{t+1−12} + ŝ
+    assert only.lag == 12 and np.array_equal(only.series, airline[12:] - airline[:-12])
+    assert np.allclose(only.forecasts(only.full_sequence()[1])[13:], airline[13:], rtol=0, atol=1e-9)
+
+
+def test_seasonal_naive_is_exact_on_a_trend_plus_a_yearly_pattern():
+    t = np.arange(120)
+    values = 3.0 * t + np.random.default_rng(0).integers(-9, 10, size=12)[t % 12]  # integers: exact differences
+    setup = timeseries.OneStepForecast(values)
+    assert setup.seasonal_naive_rmse(12) == pytest.approx(0.0, abs=1e-12)
+    assert setup.seasonal_naive_rmse(5) > 0.1  # the wrong period misses the pattern
+    with pytest.raises(ValueError, match="all equal"):  # nothing left to learn once both differences are taken
+        timeseries.OneStepForecast(values, difference=True, season=12)
+
+
+def test_recipe_with_a_season_reports_the_seasonal_naive_baseline(data_dir):
+    from bptt import recipes
+
+    recipe = recipes.make("timeseries", data=str(data_dir / "timeseries" / "airline-passengers.csv"),
+                          difference=True, season=12)
+
+    class Oracle:  # predicts the series exactly
+        def forward(self, x):
+            return type("Out", (), {"y_hat": np.concatenate([x[1:], recipe.setup_.full_sequence()[1][-1:]])})
+
+    report = recipe.report(Oracle())
+    assert report["test_rmse"] == pytest.approx(0.0, abs=1e-9) and report["season"] == 12
+    assert report["seasonal_naive_rmse"] == pytest.approx(15.3616, abs=1e-4)
+    line = recipe.describe(report)[0]
+    assert "RNN on first differences of the differences over 12 steps" in line and "seasonal naive" in line
+    assert "seasonal_naive_rmse" not in recipes.make("timeseries", data=recipe.options["data"]).report(Oracle())
+
+
 def _csv(tmp_path, content: bytes):
     path = tmp_path / "series.csv"
     path.write_bytes(content)
@@ -135,7 +180,7 @@ def test_load_csv_rejects_malformed_files_naming_file_and_line(tmp_path, content
         (lambda: timeseries.OneStepForecast(np.ones((5, 1))), ValueError, "values"),
         (lambda: timeseries.OneStepForecast([1.0, np.nan, 2, 3, 4]), ValueError, "finite"),
         (lambda: timeseries.OneStepForecast([1.0, 2, 3, 4], train_frac=1.5), ValueError, "train_frac"),
-        (lambda: timeseries.OneStepForecast([5.0, 5, 5, 5, 6, 7]), ValueError, "not all equal"),
+        (lambda: timeseries.OneStepForecast([5.0, 5, 5, 5, 6, 7]), ValueError, "the values are all equal"),
         (lambda: timeseries.OneStepForecast(np.arange(10.0)).test_rmse(np.zeros((9, 1))), ValueError, "y_pred"),
         (lambda: timeseries.OneStepForecast(np.arange(10.0)).test_rmse(np.zeros((8, 1, 1))), ValueError, "(9, 1, 1)"),
         (lambda: timeseries.OneStepForecast(np.arange(10.0)).train_windows(6), ValueError, "length"),
@@ -143,6 +188,11 @@ def test_load_csv_rejects_malformed_files_naming_file_and_line(tmp_path, content
         (lambda: timeseries.OneStepForecast(np.arange(10.0)).train_windows(5, holdout=1), ValueError, "length"),
         (lambda: timeseries.OneStepForecast(np.arange(10.0), difference="yes"), ValueError, "difference"),
         (lambda: timeseries.OneStepForecast([1.0, 2, 4], train_frac=0.67, difference=True), ValueError, "too few"),
+        (lambda: timeseries.OneStepForecast(np.arange(10.0), season=1), ValueError, "--difference"),
+        (lambda: timeseries.OneStepForecast(np.arange(10.0), season=-2), ValueError, "season"),
+        (lambda: timeseries.OneStepForecast(np.arange(10.0), season=2.0), TypeError, "season"),
+        (lambda: timeseries.OneStepForecast(np.arange(20.0), season=12), ValueError, "at least 14 training values"),
+        (lambda: timeseries.OneStepForecast(np.arange(30.0)).seasonal_naive_rmse(20), ValueError, "period"),
         (lambda: timeseries.Normaliser(0.0, 0.0), ValueError, "std"),
         (lambda: timeseries.Normaliser("0", 1.0), ValueError, "mean"),
         (lambda: timeseries.Normaliser.from_dict({"mean": 1.0}), ValueError, "'std'"),

@@ -17,12 +17,16 @@ class TimeSeries(Recipe):
     last ``val_frac`` is held out for validation (early stopping, best model) and the model
     trains on random windows of ``window`` steps inside the rest. Validation and test
     predictions come from one run of the model over the whole series from h_0 = 0.
-    ``difference``: model the first differences (for a series with a trend)."""
+    ``difference``: model the first differences (for a series with a trend); ``season`` P:
+    model the differences over P steps (a pattern that repeats every P steps; timeseries (S1)).
+    With a season the report adds the seasonal-naive forecast's RMSE, a baseline such a model
+    must beat."""
 
     name = "timeseries"
     data_options = ("data",)
     summary = "one-step-ahead forecast of a CSV series (identity + ½ squared error); RMSE vs persistence"
-    OPTIONS = {"data": None, "column": 1, "train_frac": 0.67, "val_frac": 0.2, "window": 12, "difference": False}
+    OPTIONS = {"data": None, "column": 1, "train_frac": 0.67, "val_frac": 0.2, "window": 12, "difference": False,
+               "season": 0}
     train_defaults = {"steps": 3000, "batch_size": 16, "lr": 3e-3, "optimizer": "adam", "clip": 5.0,
                       "eval_every": 100, "patience": 10}
     model_defaults = {"hidden_size": 16}
@@ -44,7 +48,7 @@ class TimeSeries(Recipe):
         if self._setup is None:
             o = self.options
             s = timeseries.OneStepForecast(timeseries.load_csv(o["data"], o["column"]), o["train_frac"],
-                                           o["difference"])
+                                           o["difference"], o["season"])
             self.fit_end = s.train_size - max(1, int(round(o["val_frac"] * s.train_size)))  # a value index
             if not 1 <= o["window"] < self.fit_end - s.lag:
                 raise ValueError(f"window must be in [1, {self.fit_end - s.lag - 1}] for this series, got {o['window']}")
@@ -74,13 +78,17 @@ class TimeSeries(Recipe):
         return {"test_rmse": s.test_rmse(self._predict(model)), "persistence_rmse": s.persistence_rmse(),
                 **self.evaluate(model), "n": n, "train": int(self.fit_end), "val": int(s.train_size - self.fit_end),
                 "test": int(n - s.train_size), "data": os.path.basename(self.options["data"]),
-                "difference": s.difference}
+                "difference": s.difference, "season": s.season, "series": s.describe(),
+                **({"seasonal_naive_rmse": s.seasonal_naive_rmse(s.season)} if s.season else {})}
 
     def describe(self, report):
-        model = "RNN on first differences" if report.get("difference") else "RNN"
+        series = report.get("series", "the values")
+        model = "RNN" if series == "the values" else f"RNN on {series.removeprefix('the ')}"
+        seasonal = (f", seasonal naive (the change {report['season']} steps earlier) {report['seasonal_naive_rmse']:.4g}"
+                    if "seasonal_naive_rmse" in report else "")
         return [f"{report['data']}: test RMSE on the last {report['test']} of {report['n']} values "
                 f"(original units): {model} {report['test_rmse']:.4g}, persistence (previous value) "
-                f"{report['persistence_rmse']:.4g}"]
+                f"{report['persistence_rmse']:.4g}{seasonal}"]
 
     def diagnostic_batch(self):
         x, y = self.setup_.train_sequence()

@@ -5,12 +5,20 @@ fixes the classic set-up: the first ``train_size = int(train_frac * N)`` values 
 ``train_frac=0.67``) are the training part and the rest the test part; a ``Normaliser``
 (z-score) is fitted on the training part only. The model reads the normalised series at step
 t and predicts it at t + 1: ``x`` and ``y`` are float (T, B, 1), with identity output +
-squared error at every step. The series is the values themselves, or with
-``difference=True`` their first differences d_t = v_t − v_{t−1}, whose forecast becomes
-v̂_{t+1} = v_t + d̂_{t+1} (a trending series leaves the range the training part showed; its
-differences do not). The test score is the RMSE, in the original units, of the forecasts of
-the test values, each made after reading the value before it; ``persistence_rmse`` is the
-baseline that predicts the previous value.
+squared error at every step. The series is the values themselves or, with ``difference=True``
+and/or ``season=P``, the values differenced (Box & Jenkins' (1 − B)^d (1 − B^P)^D, d, D ∈ {0, 1};
+B the backshift, B v_t = v_{t−1}):
+
+    (S1)  s_t = Σ_{j=0..lag} a_j v_{t−j},   a(B) = (1 − B)^d (1 − B^P)^D,  a_0 = 1,  lag = d + P·D
+    (S2)  v̂_{t+1} = k_{t+1} + ŝ_{t+1},      k_{t+1} = v_{t+1} − s_{t+1} = −Σ_{j≥1} a_j v_{t+1−j}
+
+k_{t+1} holds only values up to v_t, so the forecast of each value is made after reading the
+value before it. First differences (d = 1: v̂_{t+1} = v_t + d̂_{t+1}) keep a trending series
+inside the range the training part showed; the seasonal difference (D = 1) removes a pattern
+that repeats every P steps, and with both, ŝ = 0 is the seasonal-naive forecast
+v̂_{t+1} = v_t + v_{t+1−P} − v_{t−P} (next step's change = the change P steps earlier),
+``seasonal_naive_rmse``. The test score is the RMSE, in the original units, of the forecasts
+of the test values; ``persistence_rmse`` is the baseline that predicts the previous value.
 
 Example: six values, the first four for training (mean 2, std 1)
 
@@ -26,6 +34,8 @@ array([ 1., -1.,  1.])
 2.0
 >>> OneStepForecast(np.array([1.0, 3.0, 1.0, 3.0, 5.0, 7.0]), difference=True).series
 array([ 2., -2.,  2.,  2.,  2.])
+>>> OneStepForecast(np.array([1.0, 3.0, 2.0, 5.0, 4.0, 8.0]), season=2).series  # v_t − v_{t−2}
+array([1., 2., 2., 3.])
 """
 
 from __future__ import annotations
@@ -115,29 +125,52 @@ class Normaliser:
 class OneStepForecast:
     """The train/test split, normalisation and scoring of one-step-ahead forecasting.
 
-    ``values`` float (N,) in original units; ``train_size = int(train_frac * N)`` (2 .. N-1,
-    3 .. N-1 with ``difference``). Attributes: ``values``, ``train_size``, ``difference``,
-    ``series`` float (N - lag,), the values or (``difference``, lag 1) their differences, with
-    ``series[i]`` known once value ``i + lag`` is; ``normaliser`` (fitted on the part of the
-    series inside the training part) and ``normalised``, the normalised series.
+    ``values`` float (N,) in original units; ``train_size = int(train_frac * N)`` (lag + 2 ..
+    N - 1); ``difference`` (d) and ``season`` (P, 0 for none: D = 0) choose the series (S1).
+    Attributes: ``values``, ``train_size``, ``difference``, ``season``, ``lag``, ``series``
+    float (N - lag,) with ``series[i]`` = s at value ``i + lag``, known once that value is;
+    ``normaliser`` (fitted on the part of the series inside the training part) and
+    ``normalised``, the normalised series.
     """
 
-    def __init__(self, values: object, train_frac: float = 0.67, difference: bool = False) -> None:
+    def __init__(self, values: object, train_frac: float = 0.67, difference: bool = False, season: int = 0) -> None:
         self.values = float_array(values, "values", ndim=1)
         train_frac = v.real("train_frac", train_frac, 0.0, 1.0, low_open=True)
         if not isinstance(difference, (bool, np.bool_)):
             raise ValueError(f"difference: expected True or False, got {difference!r}")
         self.difference = bool(difference)
-        self.lag = int(self.difference)
+        self.season = v.positive_int("season", season, 0)
+        if self.season == 1:
+            raise ValueError("season: expected 0 (none) or a period ≥ 2; a period of 1 is the first difference (difference=True, --difference)")
+        self.a = np.array([1.0])  # a(B)'s coefficients a_0 .. a_lag (S1)
+        if self.difference:
+            self.a = np.convolve(self.a, [1.0, -1.0])
+        if self.season:
+            self.a = np.convolve(self.a, np.r_[1.0, np.zeros(self.season - 1), -1.0])
+        self.lag = len(self.a) - 1
         self.train_size = int(train_frac * len(self.values))
         if not 2 + self.lag <= self.train_size < len(self.values):
             raise ValueError(
                 f"values: {len(self.values)} values are too few for train_frac={train_frac}; "
                 f"expected at least {2 + self.lag} training values and 1 test value"
             )
-        self.series = np.diff(self.values) if self.difference else self.values
-        self.normaliser = Normaliser.fit(self.series[: self.train_size - self.lag])
+        self.series = self._lagged(self.a)  # (S1)
+        inside = self.series[: self.train_size - self.lag]
+        if np.ptp(inside) == 0:
+            raise ValueError(f"values: {self.describe()} are all equal ({inside[0]:g}) in the training part; "
+                             f"expected a series that varies")
+        self.normaliser = Normaliser.fit(inside)
         self.normalised = self.normaliser.transform(self.series)
+
+    def describe(self) -> str:
+        """(S1)'s series in words: 'the values', 'the first differences of the values', …"""
+        ops = ["the first differences"] * self.difference + [f"the differences over {self.season} steps"] * bool(self.season)
+        return " of ".join([*ops, "the values"])
+
+    def _lagged(self, a: np.ndarray) -> np.ndarray:
+        """Σ_j a_j v_{t−j} for t = lag .. N − 1: float (N - lag,)."""
+        n = len(self.values)
+        return sum(a_j * self.values[self.lag - j: n - j] for j, a_j in enumerate(a) if a_j)
 
     def train_sequence(self) -> tuple[np.ndarray, np.ndarray]:
         """The training part as one sequence: ``x``, ``y`` float (train_size - lag - 1, 1, 1),
@@ -174,10 +207,14 @@ class OneStepForecast:
         if pred.shape != expected:
             raise ValueError(f"y_pred: expected shape {expected} (predictions over full_sequence()), got {pred.shape}")
         out = np.full(len(self.values), np.nan)
-        out[1 + self.lag:] = self.normaliser.inverse(pred[:, 0, 0])  # series[i + 1] for i = 0 … : value i + 1 + lag
-        if self.difference:
-            out[2:] += self.values[1:-1]  # v̂_{t+1} = v_t + d̂_{t+1}
+        out[1 + self.lag:] = self.normaliser.inverse(pred[:, 0, 0]) + self._known()  # (S2)
         return out
+
+    def _known(self) -> np.ndarray | float:
+        """k of (S2) for values lag + 1 .. N − 1 (0.0 when the series is the values)."""
+        if not self.lag:
+            return 0.0
+        return -self._lagged(np.r_[0.0, self.a[1:]])[1:]
 
     def test_rmse(self, y_pred: object) -> float:
         """RMSE in original units on the test part of the forecasts (``forecasts``) of the
@@ -187,6 +224,14 @@ class OneStepForecast:
     def persistence_rmse(self) -> float:
         """RMSE on the test part of predicting each value by the previous one (original units)."""
         return _rmse(self.values[self.train_size - 1 : -1], self.values[self.train_size :])
+
+    def seasonal_naive_rmse(self, period: int) -> float:
+        """RMSE on the test part of v̂_{t+1} = v_t + v_{t+1−P} − v_{t−P} (the forecast of (S2)
+        with d = 1, D = 1, P = ``period`` and ŝ = 0), original units; needs train_size > P."""
+        period = v.positive_int("period", period, 1, self.train_size - 1)
+        n, vals = self.train_size, self.values
+        forecast = vals[n - 1:-1] + vals[n - period:len(vals) - period] - vals[n - period - 1:len(vals) - period - 1]
+        return _rmse(forecast, vals[n:])
 
 
 def _rmse(predicted: np.ndarray, target: np.ndarray) -> float:
