@@ -9,6 +9,11 @@ experiment: mean and range over the seeds, then each seed's value).
     python benchmarks/results.py                                  # everything, seeds 0-2: ~1 h 20 min
     python benchmarks/results.py --tasks addition,parity,sentiment,timeseries
     python benchmarks/results.py --tasks parity --seeds 0 --budget-scale 0.01   # smoke run, seconds
+    python benchmarks/results.py --match airline --try "--window 24" --try "--hidden 8"   # settings to compare
+
+``--try ARGS`` adds, for each chosen experiment, a row with ARGS appended to its command (settings
+to compare; rows are chosen on the validation figure, which every row shows). ``--match TEXT``
+keeps the experiments whose name contains TEXT.
 
 ``--budget-scale`` multiplies every experiment's --steps and --minutes (a smoke run; its figures
 are not the documented ones). Data paths are relative to the repository root, where the runs start.
@@ -16,10 +21,12 @@ are not the documented ones). Data paths are relative to the repository root, wh
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -68,7 +75,11 @@ class Experiment:
 
     def shown(self) -> tuple:
         """Every Figure of a run: the figures, the baselines and the seasonal-naive one."""
-        return self.figures + self.baselines + ((SEASONAL,) if self.season else ())
+        return self.figures + (VALIDATION,) + self.baselines + ((SEASONAL,) if self.season else ())
+
+    def trying(self, extra: str) -> "Experiment":
+        """This experiment with the arguments ``extra`` appended to its command."""
+        return dataclasses.replace(self, name=f"{self.name} + {extra}", args=(*self.args, *shlex.split(extra)))
 
     def argv(self, scale: float) -> list[str]:
         budget = ["--steps", str(max(1, round(self.steps * scale)))]
@@ -84,6 +95,7 @@ def _bits(task: str, cell: str, steps: int, figures: tuple) -> Experiment:
 
 ADDITION = (Figure("16-bit sums exact", "final.acc_16bit"), Figure("1000-bit sums exact", "final.acc_1000bit"))
 PARITY = (Figure("1000-bit streams all right", "final.seq_acc"),)
+VALIDATION = Figure("validation (best; the run's selection metric)", "best.value", ".4g")
 CHARLM = (Figure("val nats/char", "final.val_loss", ".4f"),)
 CHARLM_BASE = (Figure("unigram nats/char", "final.unigram_nats", ".4f"),)
 RMSE = (Figure("test RMSE", "final.test_rmse", ".3f"),)
@@ -105,6 +117,8 @@ EXPERIMENTS = (
     Experiment("airline", "timeseries", ("--data", AIRLINE), 3000, figures=RMSE, baselines=PERSISTENCE, season=12),
     Experiment("airline, differences", "timeseries", ("--data", AIRLINE, "--difference"), 3000,
                figures=RMSE, baselines=PERSISTENCE, season=12),
+    Experiment("airline, differences, season 12", "timeseries", ("--data", AIRLINE, "--difference", "--season", "12"),
+               3000, figures=RMSE, baselines=PERSISTENCE, season=12),
     Experiment("sunspots, differences", "timeseries", ("--data", SUNSPOTS, "--difference"), 3000,
                figures=RMSE, baselines=PERSISTENCE),
     Experiment("temperatures, differences", "timeseries", ("--difference",), 3000, figures=RMSE,
@@ -124,15 +138,10 @@ def lookup(summary: dict, key: str) -> float:
 
 
 def seasonal_naive_rmse(task_options: dict, period: int) -> float:
-    """RMSE on the test part of the forecast v̂_{t+1} = v_t + (v_{t+1-P} - v_{t-P}) (this month's
-    change = the change P months earlier), with the split of the run's ``task_options``."""
-    path = os.path.join(ROOT, task_options["data"])
-    s = timeseries.OneStepForecast(timeseries.load_csv(path, task_options["column"]), task_options["train_frac"])
-    v, n = s.values, s.train_size
-    if n <= period:
-        raise ValueError(f"season: the training part ({n} values) must be longer than the period {period}")
-    forecast = v[n - 1:-1] + v[n - period:len(v) - period] - v[n - period - 1:len(v) - period - 1]
-    return float(math.sqrt(((forecast - v[n:]) ** 2).mean()))
+    """The seasonal-naive forecast's test RMSE (timeseries.OneStepForecast.seasonal_naive_rmse)
+    with the data and split of the run's ``task_options``."""
+    values = timeseries.load_csv(os.path.join(ROOT, task_options["data"]), task_options["column"])
+    return timeseries.OneStepForecast(values, task_options["train_frac"]).seasonal_naive_rmse(period)
 
 
 def run_one(exp: Experiment, seed: int, scale: float, runs_dir: str) -> dict:
@@ -174,7 +183,9 @@ def cell(fig: Figure, runs: list[dict]) -> str:
     return f"**{fig.show(s['mean'])}**{rng}; seeds {', '.join(str(r['seed']) for r in got)}: {seeds}"
 
 
-def markdown(result: dict) -> str:
+def markdown(result: dict, experiments: list[Experiment]) -> str:
+    """results.md: the provenance, then a row per experiment (``experiments``, in the order of
+    ``result["experiments"]``)."""
     prov = result["provenance"]
     lines = [f"Command: `{prov['command']}`  ",
              f"git commit {prov['git_commit']}, CPU {prov['machine']['cpu'].get('model name')} "
@@ -183,8 +194,8 @@ def markdown(result: dict) -> str:
              "| experiment | command (+ `--seed S --threads 1`) | held-out figure: mean (range); per seed "
              "| baseline, same runs | wall time, mean (range) | steps |",
              "| --- | --- | --- | --- | --- | --- |"]
-    for row in result["experiments"]:
-        exp, runs = EXPERIMENTS_BY_NAME[row["name"]], row["runs"]
+    for exp, row in zip(experiments, result["experiments"]):
+        runs = row["runs"]
         figs = "<br>".join(f"{f.label}: {cell(f, runs)}" for f in exp.figures)
         base = "<br>".join(f"{f.label}: {cell(f, runs)}" for f in exp.shown()[len(exp.figures):]) or "—"
         got = [r for r in runs if "values" in r]
@@ -197,15 +208,15 @@ def markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-EXPERIMENTS_BY_NAME = {e.name: e for e in EXPERIMENTS}
-
-
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="results.py", description=__doc__.split("\n")[0])
     p.add_argument("--tasks", default=",".join(TASKS), help=f"comma-separated, of {', '.join(TASKS)} (all)")
     p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (0,1,2)")
     p.add_argument("--budget-scale", type=float, default=1.0,
                    help="multiply every --steps and --minutes (1; e.g. 0.01 for a smoke run)")
+    p.add_argument("--match", default="", help="only the experiments whose name contains this text")
+    p.add_argument("--try", dest="tries", action="append", default=[], metavar="ARGS",
+                   help='also run each experiment with ARGS appended (e.g. "--window 24"); repeatable')
     p.add_argument("--out", default=None, help="output folder (runs/results-<time>); must not exist")
     args = p.parse_args(argv)
     args.tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
@@ -220,6 +231,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         p.error(f"--seeds: expected distinct non-negative integers, got {args.seeds}")
     if not (math.isfinite(args.budget_scale) and args.budget_scale > 0):
         p.error(f"--budget-scale: expected a positive number, got {args.budget_scale}")
+    args.experiments = [e for e in EXPERIMENTS if e.task in args.tasks and args.match in e.name]
+    if not args.experiments:
+        p.error(f"--match: no experiment of --tasks {','.join(args.tasks)} has {args.match!r} in its name")
+    for extra in args.tries:
+        try:
+            if not shlex.split(extra):
+                raise ValueError("no arguments")
+        except ValueError as exc:
+            p.error(f"--try: expected train arguments such as \"--window 24\", got {extra!r} ({exc})")
+    args.experiments = [t for e in args.experiments for t in (e, *(e.trying(x) for x in args.tries))]
     args.out = args.out or os.path.join(ROOT, "runs", time.strftime("results-%Y%m%d-%H%M%S"))
     if os.path.lexists(args.out):
         p.error(f"--out: {args.out} exists; pass a new folder (earlier results are never overwritten)")
@@ -233,7 +254,7 @@ def main(argv: list[str] | None = None) -> dict:
     os.makedirs(runs_dir)
     result = {"provenance": provenance("results.py", argv), "budget_scale": args.budget_scale,
               "seeds": args.seeds, "experiments": []}
-    for exp in (e for e in EXPERIMENTS if e.task in args.tasks):
+    for exp in args.experiments:
         runs = []
         for seed in args.seeds:
             runs.append(run_one(exp, seed, args.budget_scale, runs_dir))
@@ -244,7 +265,7 @@ def main(argv: list[str] | None = None) -> dict:
                                       if done else None})
     result["finished"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     atomic_write(os.path.join(args.out, "results.json"), json.dumps(result, indent=1) + "\n")
-    atomic_write(os.path.join(args.out, "results.md"), markdown(result))
+    atomic_write(os.path.join(args.out, "results.md"), markdown(result, args.experiments))
     print(f"wrote {args.out}/results.json and results.md")
     return result
 

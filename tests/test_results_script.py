@@ -15,25 +15,29 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCH))
 
 import results  # noqa: E402
+from bptt.tasks import timeseries  # noqa: E402
 
 
 def test_tiny_run_agrees_with_the_summaries(tmp_path):
     out = tmp_path / "res"
-    got = results.main(["--tasks", "parity", "--seeds", "0,1", "--budget-scale", "0.01", "--out", str(out)])
+    got = results.main(["--tasks", "parity", "--match", "(elman)", "--try", "--hidden 8", "--seeds", "0,1",
+                        "--budget-scale", "0.01", "--out", str(out)])
     saved = json.loads((out / "results.json").read_text())
     assert saved == json.loads(json.dumps(got))
-    parity = [e for e in results.EXPERIMENTS if e.task == "parity"]
-    assert [row["name"] for row in saved["experiments"]] == [e.name for e in parity]
+    base = next(e for e in results.EXPERIMENTS if e.name == "parity (elman)")
+    tried = base.trying("--hidden 8")
+    assert [row["name"] for row in saved["experiments"]] == ["parity (elman)", "parity (elman) + --hidden 8"]
     assert saved["provenance"]["git_commit"] and saved["provenance"]["machine"]["cpu"]["logical_cpus"] >= 1
     table = (out / "results.md").read_text().splitlines()
-    for exp, row in zip(parity, saved["experiments"]):
+    for exp, row, eight in zip((base, tried), saved["experiments"], (False, True)):
         assert [r["seed"] for r in row["runs"]] == [0, 1]
         accs = []
         for run in row["runs"]:
             summary = json.loads((Path(run["run_dir"]) / "summary.json").read_text())
             assert summary["steps"] == round(exp.steps * 0.01) == run["steps"]
             assert summary["config"]["train"]["seed"] == run["seed"]
-            assert run["values"] == {"final.seq_acc": summary["final"]["seq_acc"]}
+            assert (summary["config"]["model"]["hidden_size"] == 8) == eight
+            assert run["values"] == {"final.seq_acc": summary["final"]["seq_acc"], "best.value": summary["best"]["value"]}
             assert run["wall_time_s"] == summary["wall_time_s"]
             accs.append(summary["final"]["seq_acc"])
         assert row["spread"]["final.seq_acc"] == {"mean": np.mean(accs), "min": min(accs), "max": max(accs), "n": 2}
@@ -49,6 +53,9 @@ def test_tiny_run_agrees_with_the_summaries(tmp_path):
     (["--seeds", "1,1"], "--seeds"),
     (["--budget-scale", "0"], "--budget-scale"),
     (["--budget-scale", "nan"], "--budget-scale"),
+    (["--tasks", "parity", "--match", "charlm"], "--match"),
+    (["--try", ""], "--try"),
+    (["--try", "--window '24"], "--try"),
 ])
 def test_bad_arguments_exit_2_naming_the_argument(argv, named, tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
@@ -69,11 +76,9 @@ def test_an_existing_out_folder_is_never_reused(tmp_path, capsys):
     assert os.listdir(tmp_path / "old") == ["results.json"]
 
 
-def test_seasonal_naive_is_exact_on_a_trend_plus_a_yearly_pattern(tmp_path):
-    t = np.arange(120)
-    pattern = np.random.default_rng(0).normal(size=12)
+def test_seasonal_naive_is_the_librarys_on_the_runs_split(tmp_path):
+    values = 3.0 * np.arange(60) + np.random.default_rng(0).normal(size=60)
     path = tmp_path / "s.csv"
-    path.write_text("month,value\n" + "".join(f"{i},{3.0 * i + pattern[i % 12]!r}\n" for i in t))
-    options = {"data": str(path), "column": 1, "train_frac": 0.67}
-    assert results.seasonal_naive_rmse(options, 12) == pytest.approx(0.0, abs=1e-12)
-    assert results.seasonal_naive_rmse(options, 5) > 0.1  # the wrong period misses the pattern
+    path.write_text("month,value\n" + "".join(f"{i},{float(x)!r}\n" for i, x in enumerate(values)))
+    options = {"data": str(path), "column": 1, "train_frac": 0.5}
+    assert results.seasonal_naive_rmse(options, 12) == timeseries.OneStepForecast(values, 0.5).seasonal_naive_rmse(12)
