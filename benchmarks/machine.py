@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import os
 import platform
+import shlex
 import time
 from contextlib import redirect_stdout
 from importlib import metadata
@@ -105,8 +106,9 @@ def git_commit() -> str | None:
 
 def provenance(script: str, argv: list[str]) -> dict:
     """The three things every result file records: the command (``python benchmarks/SCRIPT
-    ARGS``), the git commit, and the machine (CPU model and logical cores, BLAS, versions)."""
+    ARGS``, quoted for a POSIX shell), the git commit, and the machine (CPU model and logical cores,
+    BLAS, versions)."""
     import sys
-    return {"command": " ".join([os.path.basename(sys.executable), f"benchmarks/{script}", *argv]),
+    return {"command": shlex.join([os.path.basename(sys.executable), f"benchmarks/{script}", *argv]),
             "git_commit": git_commit(),
             "machine": {"cpu": cpu_info(), "blas": blas_info(), "versions": versions()}}
