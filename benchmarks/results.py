@@ -98,6 +98,7 @@ PARITY = (Figure("1000-bit streams all right", "final.seq_acc"),)
 VALIDATION = Figure("validation (best; the run's selection metric)", "best.value", ".4g")
 CHARLM = (Figure("val nats/char", "final.val_loss", ".4f"),)
 CHARLM_BASE = (Figure("unigram nats/char", "final.unigram_nats", ".4f"),)
+DATES = (Figure("exact match, held-out days", "final.test_acc"),)
 RMSE = (Figure("test RMSE", "final.test_rmse", ".3f"),)
 PERSISTENCE = (Figure("persistence RMSE", "final.persistence_rmse", ".3f"),)
 
@@ -126,7 +127,8 @@ EXPERIMENTS = (
                figures=RMSE, baselines=PERSISTENCE),
     Experiment("temperatures, differences", "timeseries", ("--difference",), 3000, figures=RMSE,
                baselines=PERSISTENCE),
-    Experiment("dates", "dates", (), 24000, figures=(Figure("exact match, held-out days", "final.test_acc"),)),
+    Experiment("dates", "dates", (), 24000, figures=DATES),
+    Experiment("dates, GRU", "dates", ("--cell", "gru"), 6000, figures=DATES),
 )
 TASKS = tuple(dict.fromkeys(e.task for e in EXPERIMENTS))
 SEASONAL = Figure("seasonal-naive RMSE", "seasonal_naive_rmse", ".3f")
