@@ -10,6 +10,7 @@ experiment: mean and range over the seeds, then each seed's value).
     python benchmarks/results.py --tasks addition,parity,sentiment,timeseries
     python benchmarks/results.py --tasks parity --seeds 0 --budget-scale 0.01   # smoke run, seconds
     python benchmarks/results.py --match airline --try "--window 24" --try "--hidden 8"   # settings to compare
+    python benchmarks/results.py --compare runs/results-*/results.json   # their rows side by side
 
 ``--try ARGS`` adds, for each chosen experiment, a row with ARGS appended to its command (settings
 to compare; rows are chosen on the validation figure, which every row shows). ``--match TEXT``
@@ -37,6 +38,7 @@ from machine import provenance
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "src"))
 
+from bptt import recipes  # noqa: E402
 from bptt.files import atomic_write  # noqa: E402
 from bptt.tasks import timeseries  # noqa: E402
 
@@ -74,8 +76,12 @@ class Experiment:
     season: int | None = None
 
     def shown(self) -> tuple:
-        """Every Figure of a run: the figures, the baselines and the seasonal-naive one."""
-        return self.figures + (VALIDATION,) + self.baselines + ((SEASONAL,) if self.season else ())
+        """Every Figure of a run: the held-out figures, the validation one, the baselines."""
+        return self.figures + (VALIDATION,) + self.compared()
+
+    def compared(self) -> tuple:
+        """The baselines of the same run, with the seasonal-naive one."""
+        return self.baselines + ((SEASONAL,) if self.season else ())
 
     def trying(self, extra: str) -> "Experiment":
         """This experiment with the arguments ``extra`` appended to its command."""
@@ -201,8 +207,8 @@ def markdown(result: dict, experiments: list[Experiment]) -> str:
              "| --- | --- | --- | --- | --- | --- |"]
     for exp, row in zip(experiments, result["experiments"]):
         runs = row["runs"]
-        figs = "<br>".join(f"{f.label}: {cell(f, runs)}" for f in exp.figures)
-        base = "<br>".join(f"{f.label}: {cell(f, runs)}" for f in exp.shown()[len(exp.figures):]) or "—"
+        figs = "<br>".join(f"{f.label}: {cell(f, runs)}" for f in (*exp.figures, VALIDATION))
+        base = "<br>".join(f"{f.label}: {cell(f, runs)}" for f in exp.compared()) or "—"
         got = [r for r in runs if "values" in r]
         wall = spread([r["wall_time_s"] for r in got]) if got else None
         wall_s = f"{wall['mean']:.1f} s ({wall['min']:.1f}–{wall['max']:.1f})" if wall else "—"
@@ -210,6 +216,44 @@ def markdown(result: dict, experiments: list[Experiment]) -> str:
         errors = "".join(f"<br>seed {r['seed']} failed: {r['error']}" for r in runs if "error" in r)
         lines.append(f"| {exp.name} | `{' '.join(['bptt train', *exp.argv(result['budget_scale'])])}` "
                      f"| {figs}{errors} | {base} | {wall_s} | {steps} |")
+    return "\n".join(lines) + "\n"
+
+
+def experiment(name: str) -> Experiment:
+    """The Experiment of a result row's ``name`` ("BASE" or "BASE + ARGS" from --try)."""
+    base, _, extra = name.partition(" + ")
+    found = next((e for e in EXPERIMENTS if e.name == base), None)
+    if found is None:
+        raise ValueError(f"no experiment named {base!r} in results.py")
+    return found.trying(extra) if extra else found
+
+
+def compare(results: list[dict]) -> str:
+    """The settings of ``results`` side by side (markdown): per row, the command, the validation
+    figure each run was selected on and the held-out figures, mean (range) over the seeds, and
+    the mean wall time; a row that appears in several results is shown once (its first)."""
+    def mean_range(fig: Figure, runs: list[dict]) -> str:
+        s = spread([r["values"][fig.key] for r in runs])
+        return f"{fig.show(s['mean'])} ({fig.show(s['min'])}–{fig.show(s['max'])})"
+
+    lines, seen = [], set()
+    for result in results:
+        for row in result["experiments"]:
+            exp, runs = experiment(row["name"]), [r for r in row["runs"] if "values" in r]
+            if row["name"] in seen or not runs:
+                continue
+            seen.add(row["name"])
+            metric, mode = recipes.REGISTRY[exp.task].monitor
+            validation = Figure("", VALIDATION.key, "pct" if metric.endswith("_acc") else VALIDATION.kind)
+            if not lines:
+                lines = [f"| settings (+ `--seed S --threads 1`, S = {', '.join(str(r['seed']) for r in runs)}) "
+                         f"| validation {metric} ({mode}, selects) | {' | '.join(f.label for f in exp.figures)} "
+                         "| wall time |",
+                         "| --- " * (3 + len(exp.figures)) + "|"]
+            wall = spread([r["wall_time_s"] for r in runs])["mean"]
+            lines.append(f"| `{' '.join(['bptt train', *exp.argv(result['budget_scale'])])}` "
+                         f"| {mean_range(validation, runs)} | "
+                         + " | ".join(mean_range(f, runs) for f in exp.figures) + f" | {wall:.1f} s |")
     return "\n".join(lines) + "\n"
 
 
@@ -222,8 +266,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--match", default="", help="only the experiments whose name contains this text")
     p.add_argument("--try", dest="tries", action="append", default=[], metavar="ARGS",
                    help='also run each experiment with ARGS appended (e.g. "--window 24"); repeatable')
+    p.add_argument("--compare", nargs="+", metavar="RESULTS_JSON",
+                   help="print the rows of result files side by side (markdown) and stop")
     p.add_argument("--out", default=None, help="output folder (runs/results-<time>); must not exist")
     args = p.parse_args(argv)
+    if args.compare:
+        return args
     args.tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     unknown = [t for t in args.tasks if t not in TASKS]
     if unknown or not args.tasks:
@@ -255,6 +303,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> dict:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
+    if args.compare:
+        results = []
+        for path in args.compare:
+            try:
+                with open(path, encoding="utf-8") as f:
+                    results.append(json.load(f))
+            except (OSError, ValueError) as exc:
+                print(f"results.py: error: --compare: {path}: {exc}", file=sys.stderr)
+                raise SystemExit(2) from None
+        print(compare(results), end="")
+        return {"compared": args.compare}
     runs_dir = os.path.join(args.out, "runs")
     os.makedirs(runs_dir)
     result = {"provenance": provenance("results.py", argv), "budget_scale": args.budget_scale,
@@ -276,4 +335,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    sys.exit(1 if any("error" in r for e in main()["experiments"] for r in e["runs"]) else 0)
+    sys.exit(1 if any("error" in r for e in main().get("experiments", ()) for r in e["runs"]) else 0)

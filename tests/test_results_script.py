@@ -45,6 +45,14 @@ def test_tiny_run_agrees_with_the_summaries(tmp_path):
         assert f"`bptt train {' '.join(exp.argv(0.01))}`" in line
         assert f"{100 * np.mean(accs):.1f}%" in line
         assert all(f"{100 * a:.1f}%" in line for a in accs)
+    compared = results.compare([saved, saved]).splitlines()  # a row present twice is shown once
+    assert len(compared) == 4 and compared[0].startswith("| settings (+ `--seed S --threads 1`, S = 0, 1) | validation")
+    for exp, line in zip((base, tried), compared[2:]):
+        assert line.startswith(f"| `bptt train {' '.join(exp.argv(0.01))}` |")
+    results.main(["--compare", str(out / "results.json")])
+    with pytest.raises(SystemExit) as exc:
+        results.main(["--compare", str(out / "missing.json")])
+    assert exc.value.code == 2
 
 
 @pytest.mark.parametrize("argv, named", [
