@@ -231,12 +231,17 @@ def experiment(name: str) -> Experiment:
 def compare(results: list[dict]) -> str:
     """The settings of ``results`` side by side (markdown): per row, the command, the validation
     figure each run was selected on and the held-out figures, mean (range) over the seeds, and
-    the mean wall time; a row that appears in several results is shown once (its first)."""
+    the mean wall time; a row that appears in several results is shown once (its first); a table
+    per task, figures and seeds."""
     def mean_range(fig: Figure, runs: list[dict]) -> str:
+        if any(fig.key not in r["values"] for r in runs):
+            return "not recorded"  # a result file written before results.py recorded it
         s = spread([r["values"][fig.key] for r in runs])
+        if s["min"] == s["max"]:
+            return fig.show(s["mean"]) if len(runs) == 1 else f"{fig.show(s['mean'])} (every run)"
         return f"{fig.show(s['mean'])} ({fig.show(s['min'])}–{fig.show(s['max'])})"
 
-    lines, seen = [], set()
+    lines, seen, columns = [], set(), None
     for result in results:
         for row in result["experiments"]:
             exp, runs = experiment(row["name"]), [r for r in row["runs"] if "values" in r]
@@ -245,15 +250,18 @@ def compare(results: list[dict]) -> str:
             seen.add(row["name"])
             metric, mode = recipes.REGISTRY[exp.task].monitor
             validation = Figure("", VALIDATION.key, "pct" if metric.endswith("_acc") else VALIDATION.kind)
-            if not lines:
-                lines = [f"| settings (+ `--seed S --threads 1`, S = {', '.join(str(r['seed']) for r in runs)}) "
-                         f"| validation {metric} ({mode}, selects) | {' | '.join(f.label for f in exp.figures)} "
-                         "| wall time |",
-                         "| --- " * (3 + len(exp.figures)) + "|"]
+            if columns != (exp.task, exp.figures, tuple(r["seed"] for r in runs)):  # a new table
+                columns = (exp.task, exp.figures, tuple(r["seed"] for r in runs))
+                lines += [""] * bool(lines) + [
+                    f"| settings (+ `--seed S --threads 1`, S = {', '.join(str(r['seed']) for r in runs)}) "
+                    f"| validation {metric} ({mode}, selects) | {' | '.join(f.label for f in exp.figures)} "
+                    "| baselines, same runs | wall time |", "| --- " * (4 + len(exp.figures)) + "|"]
             wall = spread([r["wall_time_s"] for r in runs])["mean"]
             lines.append(f"| `{' '.join(['bptt train', *exp.argv(result['budget_scale'])])}` "
                          f"| {mean_range(validation, runs)} | "
-                         + " | ".join(mean_range(f, runs) for f in exp.figures) + f" | {wall:.1f} s |")
+                         + " | ".join(mean_range(f, runs) for f in exp.figures)
+                         + f" | {'; '.join(f'{f.label} {mean_range(f, runs)}' for f in exp.compared()) or '—'}"
+                         f" | {wall:.1f} s |")
     return "\n".join(lines) + "\n"
 
 
