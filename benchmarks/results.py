@@ -14,7 +14,7 @@ experiment: mean and range over the seeds, then each seed's value).
 
 ``--try ARGS`` adds, for each chosen experiment, a row with ARGS appended to its command (settings
 to compare; rows are chosen on the validation figure, which every row shows). ``--match TEXT``
-keeps the experiments whose name contains TEXT.
+keeps the experiment named TEXT, or else those whose name contains TEXT.
 
 ``--budget-scale`` multiplies every experiment's --steps and --minutes (a smoke run; its figures
 are not the documented ones). Data paths are relative to the repository root, where the runs start.
@@ -116,6 +116,11 @@ EXPERIMENTS = (
                CHARLM, CHARLM_BASE),
     Experiment("charlm, cosine 26000", "charlm", ("--text", SHAKESPEARE, "--schedule", "cosine"), 26000,
                figures=CHARLM, baselines=CHARLM_BASE),
+    Experiment("charlm, GRU, cosine 20 min", "charlm", ("--text", SHAKESPEARE, "--cell", "gru", "--schedule", "cosine"),
+               1_000_000, 20.0, CHARLM, CHARLM_BASE),
+    Experiment("charlm, GRU 384, dropout 0.1, cosine 20 min", "charlm",
+               ("--text", SHAKESPEARE, "--cell", "gru", "--hidden", "384", "--dropout", "0.1", "--schedule", "cosine"),
+               1_000_000, 20.0, CHARLM, CHARLM_BASE),
     Experiment("sentiment", "sentiment", (), 3000, figures=(Figure("test accuracy", "final.test_acc"),),
                baselines=(Figure("bag-of-words logreg", "final.baseline_bow_logreg_acc"),
                           Figure("majority", "final.majority_acc"))),
@@ -133,8 +138,8 @@ EXPERIMENTS = (
                figures=RMSE, baselines=PERSISTENCE),
     Experiment("temperatures, differences", "timeseries", ("--difference",), 3000, figures=RMSE,
                baselines=PERSISTENCE),
-    Experiment("dates", "dates", (), 24000, figures=DATES),
-    Experiment("dates, GRU", "dates", ("--cell", "gru"), 6000, figures=DATES),
+    Experiment("dates", "dates", (), 6000, figures=DATES),
+    Experiment("dates, Elman", "dates", ("--cell", "elman"), 24000, figures=DATES),
 )
 TASKS = tuple(dict.fromkeys(e.task for e in EXPERIMENTS))
 SEASONAL = Figure("seasonal-naive RMSE", "seasonal_naive_rmse", ".3f")
@@ -219,12 +224,16 @@ def markdown(result: dict, experiments: list[Experiment]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def experiment(name: str) -> Experiment:
-    """The Experiment of a result row's ``name`` ("BASE" or "BASE + ARGS" from --try)."""
+def experiment(name: str, task: str) -> Experiment:
+    """The Experiment of a result row's ``name`` ("BASE" or "BASE + ARGS" from --try), for its
+    figures; a name results.py no longer has: the first experiment of ``task`` (a task's
+    experiments share their figures)."""
     base, _, extra = name.partition(" + ")
     found = next((e for e in EXPERIMENTS if e.name == base), None)
     if found is None:
-        raise ValueError(f"no experiment named {base!r} in results.py")
+        found = next((e for e in EXPERIMENTS if e.task == task), None)
+        if found is None:
+            raise ValueError(f"no experiment of task {task!r} in results.py")
     return found.trying(extra) if extra else found
 
 
@@ -244,7 +253,7 @@ def compare(results: list[dict]) -> str:
     lines, seen, columns = [], set(), None
     for result in results:
         for row in result["experiments"]:
-            exp, runs = experiment(row["name"]), [r for r in row["runs"] if "values" in r]
+            exp, runs = experiment(row["name"], row["command"][0]), [r for r in row["runs"] if "values" in r]
             if row["name"] in seen or not runs:
                 continue
             seen.add(row["name"])
@@ -257,7 +266,7 @@ def compare(results: list[dict]) -> str:
                     f"| validation {metric} ({mode}, selects) | {' | '.join(f.label for f in exp.figures)} "
                     "| baselines, same runs | wall time |", "| --- " * (4 + len(exp.figures)) + "|"]
             wall = spread([r["wall_time_s"] for r in runs])["mean"]
-            lines.append(f"| `{' '.join(['bptt train', *exp.argv(result['budget_scale'])])}` "
+            lines.append(f"| `{shlex.join(['bptt', 'train', *row['command']])}` "
                          f"| {mean_range(validation, runs)} | "
                          + " | ".join(mean_range(f, runs) for f in exp.figures)
                          + f" | {'; '.join(f'{f.label} {mean_range(f, runs)}' for f in exp.compared()) or '—'}"
@@ -271,7 +280,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (0,1,2)")
     p.add_argument("--budget-scale", type=float, default=1.0,
                    help="multiply every --steps and --minutes (1; e.g. 0.01 for a smoke run)")
-    p.add_argument("--match", default="", help="only the experiments whose name contains this text")
+    p.add_argument("--match", default="", help="only the experiment of this name, or else those whose name "
+                                                 "contains this text")
     p.add_argument("--try", dest="tries", action="append", default=[], metavar="ARGS",
                    help='also run each experiment with ARGS appended (e.g. "--window 24"); repeatable')
     p.add_argument("--compare", nargs="+", metavar="RESULTS_JSON",
@@ -292,7 +302,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         p.error(f"--seeds: expected distinct non-negative integers, got {args.seeds}")
     if not (math.isfinite(args.budget_scale) and args.budget_scale > 0):
         p.error(f"--budget-scale: expected a positive number, got {args.budget_scale}")
-    args.experiments = [e for e in EXPERIMENTS if e.task in args.tasks and args.match in e.name]
+    args.experiments = [e for e in EXPERIMENTS if e.task in args.tasks and args.match == e.name] or \
+        [e for e in EXPERIMENTS if e.task in args.tasks and args.match in e.name]
     if not args.experiments:
         p.error(f"--match: no experiment of --tasks {','.join(args.tasks)} has {args.match!r} in its name")
     for extra in args.tries:
