@@ -104,6 +104,8 @@ PARITY = (Figure("1000-bit streams all right", "final.seq_acc"),)
 VALIDATION = Figure("validation (best; the run's selection metric)", "best.value", ".4g")
 CHARLM = (Figure("val nats/char", "final.val_loss", ".4f"),)
 CHARLM_BASE = (Figure("unigram nats/char", "final.unigram_nats", ".4f"),)
+SENTIMENT = (Figure("test accuracy", "final.test_acc"),)
+BOW = (Figure("bag-of-words logreg", "final.baseline_bow_logreg_acc"), Figure("majority", "final.majority_acc"))
 DATES = (Figure("exact match, held-out days", "final.test_acc"),)
 RMSE = (Figure("test RMSE", "final.test_rmse", ".3f"),)
 PERSISTENCE = (Figure("persistence RMSE", "final.persistence_rmse", ".3f"),)
@@ -121,9 +123,9 @@ EXPERIMENTS = (
     Experiment("charlm, GRU 384, dropout 0.1, cosine 20 min", "charlm",
                ("--text", SHAKESPEARE, "--cell", "gru", "--hidden", "384", "--dropout", "0.1", "--schedule", "cosine"),
                1_000_000, 20.0, CHARLM, CHARLM_BASE),
-    Experiment("sentiment", "sentiment", (), 3000, figures=(Figure("test accuracy", "final.test_acc"),),
-               baselines=(Figure("bag-of-words logreg", "final.baseline_bow_logreg_acc"),
-                          Figure("majority", "final.majority_acc"))),
+    Experiment("sentiment", "sentiment", (), 3000, figures=SENTIMENT, baselines=BOW),
+    Experiment("sentiment, Elman", "sentiment", ("--cell", "elman", "--lr", "1e-3"), 3000, figures=SENTIMENT,
+               baselines=BOW),
     Experiment("temperatures", "timeseries", (), 3000, figures=RMSE, baselines=PERSISTENCE),
     Experiment("sunspots", "timeseries", ("--data", SUNSPOTS), 3000, figures=RMSE, baselines=PERSISTENCE),
     Experiment("airline", "timeseries", ("--data", AIRLINE), 3000, figures=RMSE, baselines=PERSISTENCE, season=12),
