@@ -242,8 +242,8 @@ def experiment(name: str, task: str) -> Experiment:
 def compare(results: list[dict]) -> str:
     """The settings of ``results`` side by side (markdown): per row, the command, the validation
     figure each run was selected on and the held-out figures, mean (range) over the seeds, and
-    the mean wall time; a row that appears in several results is shown once (its first); a table
-    per task, figures and seeds."""
+    the mean wall time, the commit (a command means what the task's defaults were there); a row
+    that appears in several results is shown once (its first); a table per task, figures and seeds."""
     def mean_range(fig: Figure, runs: list[dict]) -> str:
         if any(fig.key not in r["values"] for r in runs):
             return "not recorded"  # a result file written before results.py recorded it
@@ -266,13 +266,13 @@ def compare(results: list[dict]) -> str:
                 lines += [""] * bool(lines) + [
                     f"| settings (+ `--seed S --threads 1`, S = {', '.join(str(r['seed']) for r in runs)}) "
                     f"| validation {metric} ({mode}, selects) | {' | '.join(f.label for f in exp.figures)} "
-                    "| baselines, same runs | wall time |", "| --- " * (4 + len(exp.figures)) + "|"]
+                    "| baselines, same runs | wall time | commit |", "| --- " * (5 + len(exp.figures)) + "|"]
             wall = spread([r["wall_time_s"] for r in runs])["mean"]
             lines.append(f"| `{shlex.join(['bptt', 'train', *row['command']])}` "
                          f"| {mean_range(validation, runs)} | "
                          + " | ".join(mean_range(f, runs) for f in exp.figures)
                          + f" | {'; '.join(f'{f.label} {mean_range(f, runs)}' for f in exp.compared()) or '—'}"
-                         f" | {wall:.1f} s |")
+                         f" | {wall:.1f} s | {result['provenance']['git_commit'][:7]} |")
     return "\n".join(lines) + "\n"
 
 
