@@ -83,6 +83,10 @@ class Experiment:
         """The baselines of the same run, with the seasonal-naive one."""
         return self.baselines + ((SEASONAL,) if self.season else ())
 
+    def slug(self) -> str:
+        """The name as a folder name: lower-case letters and digits joined by '-'."""
+        return re.sub("[^a-z0-9]+", "-", self.name.lower()).strip("-")
+
     def trying(self, extra: str) -> "Experiment":
         """This experiment with the arguments ``extra`` appended to its command."""
         return dataclasses.replace(self, name=f"{self.name} + {extra}", args=(*self.args, *shlex.split(extra)))
@@ -164,7 +168,7 @@ def seasonal_naive_rmse(task_options: dict, period: int) -> float:
 
 def run_one(exp: Experiment, seed: int, scale: float, runs_dir: str) -> dict:
     """Train ``exp`` with ``seed`` in a subprocess; its figures, or the error it ended with."""
-    out = os.path.join(runs_dir, f"{re.sub('[^a-z0-9]+', '-', exp.name).strip('-')}-seed{seed}")
+    out = os.path.join(runs_dir, f"{exp.slug()}-seed{seed}")
     argv = [*exp.argv(scale), "--seed", str(seed), "--threads", "1", "--no-progress", "--out", out]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [os.path.join(ROOT, "src"),
                                                                      os.environ.get("PYTHONPATH")])))
@@ -256,9 +260,13 @@ def compare(results: list[dict]) -> str:
     for result in results:
         for row in result["experiments"]:
             exp, runs = experiment(row["name"], row["command"][0]), [r for r in row["runs"] if "values" in r]
-            if row["name"] in seen or not runs:
+            if row["name"] in seen:
                 continue
             seen.add(row["name"])
+            if not runs:
+                lines.append(f"| `{shlex.join(['bptt', 'train', *row['command']])}` | failed: "
+                             f"{row['runs'][0].get('error', 'no run')} |")
+                continue
             metric, mode = recipes.REGISTRY[exp.task].monitor
             validation = Figure("", VALIDATION.key, "pct" if metric.endswith("_acc") else VALIDATION.kind)
             if columns != (exp.task, exp.figures, tuple(r["seed"] for r in runs)):  # a new table
@@ -315,6 +323,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         except ValueError as exc:
             p.error(f"--try: expected train arguments such as \"--window 24\", got {extra!r} ({exc})")
     args.experiments = [t for e in args.experiments for t in (e, *(e.trying(x) for x in args.tries))]
+    slugs = [e.slug() for e in args.experiments]
+    if len(set(slugs)) != len(slugs):
+        p.error(f"--try: two rows would share a run folder: {sorted(s for s in slugs if slugs.count(s) > 1)[0]}")
     args.out = args.out or os.path.join(ROOT, "runs", time.strftime("results-%Y%m%d-%H%M%S"))
     if os.path.lexists(args.out):
         p.error(f"--out: {args.out} exists; pass a new folder (earlier results are never overwritten)")

@@ -64,6 +64,7 @@ def test_tiny_run_agrees_with_the_summaries(tmp_path):
     (["--tasks", "parity", "--match", "charlm"], "--match"),
     (["--try", ""], "--try"),
     (["--try", "--window '24"], "--try"),
+    (["--tasks", "parity", "--match", "parity (elman)", "--try", "--hidden 8", "--try", "--hidden  8"], "--try"),
 ])
 def test_bad_arguments_exit_2_naming_the_argument(argv, named, tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
@@ -72,6 +73,13 @@ def test_bad_arguments_exit_2_naming_the_argument(argv, named, tmp_path, capsys)
     err = capsys.readouterr().err
     assert f"results.py: error: {named}:" in err and "Traceback" not in err
     assert not (tmp_path / "new").exists()
+
+
+def test_every_experiment_has_its_own_run_folder():
+    slugs = [e.slug() for e in results.EXPERIMENTS]
+    assert len(set(slugs)) == len(slugs)
+    assert results.experiment("airline, differences, season 12, GRU", "timeseries").slug() == \
+        "airline-differences-season-12-gru"
 
 
 def test_an_existing_out_folder_is_never_reused(tmp_path, capsys):
@@ -90,3 +98,17 @@ def test_seasonal_naive_is_the_librarys_on_the_runs_split(tmp_path):
     path.write_text("month,value\n" + "".join(f"{i},{float(x)!r}\n" for i, x in enumerate(values)))
     options = {"data": str(path), "column": 1, "train_frac": 0.5}
     assert results.seasonal_naive_rmse(options, 12) == timeseries.OneStepForecast(values, 0.5).seasonal_naive_rmse(12)
+
+
+def test_docs_results_tables_are_the_committed_result_files():
+    """docs/results.md quotes `results.py --compare FILES` of result files committed in
+    benchmarks/results/: each quoted table is that command's output, line for line."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    doc = (root / "docs" / "results.md").read_text(encoding="utf-8")
+    quoted = re.findall(r"^(?:\.venv/bin/)?python benchmarks/results\.py --compare (.+)$", doc, flags=re.M)
+    assert len(quoted) >= 5, "docs/results.md quotes its tables with the --compare command above each"
+    for files in quoted:
+        table = results.compare([json.loads((root / f).read_text()) for f in files.split()])
+        assert table.strip() in doc, files
