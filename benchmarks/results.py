@@ -92,10 +92,12 @@ class Experiment:
         return dataclasses.replace(self, name=f"{self.name} + {extra}", args=(*self.args, *shlex.split(extra)))
 
     def argv(self, scale: float) -> list[str]:
+        """``TASK --steps N [--minutes M] ARGS``: the budget (× ``scale``) first, so that a tried
+        ``--steps`` in ARGS replaces it (the last of a repeated option counts)."""
         budget = ["--steps", str(max(1, round(self.steps * scale)))]
         if self.minutes is not None:
             budget += ["--minutes", f"{self.minutes * scale:g}"]
-        return [self.task, *self.args, *budget]
+        return [self.task, *budget, *self.args]
 
 
 def _bits(task: str, cell: str, steps: int, figures: tuple) -> Experiment:
