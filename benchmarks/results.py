@@ -11,6 +11,7 @@ experiment: mean and range over the seeds, then each seed's value).
     python benchmarks/results.py --tasks parity --seeds 0 --budget-scale 0.01   # smoke run, seconds
     python benchmarks/results.py --match airline --try "--window 24" --try "--hidden 8"   # settings to compare
     python benchmarks/results.py --compare runs/results-*/results.json   # their rows side by side
+    python benchmarks/results.py --compare runs/results-x/results.json --tasks sentiment   # some of them
 
 ``--try ARGS`` adds, for each chosen experiment, a row with ARGS appended to its command (settings
 to compare; rows are chosen on the validation figure, which every row shows). ``--match TEXT``
@@ -245,11 +246,12 @@ def experiment(name: str, task: str) -> Experiment:
     return found.trying(extra) if extra else found
 
 
-def compare(results: list[dict]) -> str:
+def compare(results: list[dict], tasks=None) -> str:
     """The settings of ``results`` side by side (markdown): per row, the command, the validation
     figure each run was selected on and the held-out figures, mean (range) over the seeds, and
     the mean wall time, the commit (a command means what the task's defaults were there); a row
-    that appears in several results is shown once (its first); a table per task, figures and seeds."""
+    that appears in several results is shown once (its first); a table per task, figures and seeds;
+    only the rows of ``tasks`` (names; None: all)."""
     def mean_range(fig: Figure, runs: list[dict]) -> str:
         if any(fig.key not in r["values"] for r in runs):
             return "not recorded"  # a result file written before results.py recorded it
@@ -262,7 +264,7 @@ def compare(results: list[dict]) -> str:
     for result in results:
         for row in result["experiments"]:
             exp, runs = experiment(row["name"], row["command"][0]), [r for r in row["runs"] if "values" in r]
-            if row["name"] in seen:
+            if row["name"] in seen or (tasks is not None and row["command"][0] not in tasks):
                 continue
             seen.add(row["name"])
             if not runs:
@@ -300,12 +302,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="print the rows of result files side by side (markdown) and stop")
     p.add_argument("--out", default=None, help="output folder (runs/results-<time>); must not exist")
     args = p.parse_args(argv)
-    if args.compare:
-        return args
     args.tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     unknown = [t for t in args.tasks if t not in TASKS]
     if unknown or not args.tasks:
         p.error(f"--tasks: expected names from {', '.join(TASKS)}, got {args.tasks or 'none'}")
+    if args.compare:
+        return args
     try:
         args.seeds = [int(s) for s in args.seeds.split(",")]
     except ValueError:
@@ -346,7 +348,7 @@ def main(argv: list[str] | None = None) -> dict:
             except (OSError, ValueError) as exc:
                 print(f"results.py: error: --compare: {path}: {exc}", file=sys.stderr)
                 raise SystemExit(2) from None
-        print(compare(results), end="")
+        print(compare(results, args.tasks), end="")
         return {"compared": args.compare}
     runs_dir = os.path.join(args.out, "runs")
     os.makedirs(runs_dir)
