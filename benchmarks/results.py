@@ -250,7 +250,7 @@ def compare(results: list[dict], tasks=None) -> str:
     """The settings of ``results`` side by side (markdown): per row, the command, the validation
     figure each run was selected on and the held-out figures, mean (range) over the seeds, and
     the mean wall time, the commit (a command means what the task's defaults were there); a row
-    that appears in several results is shown once (its first); a table per task, figures and seeds;
+    (name and command) that appears in several results is shown once (its first); a table per task, figures and seeds;
     only the rows of ``tasks`` (names; None: all)."""
     def mean_range(fig: Figure, runs: list[dict]) -> str:
         if any(fig.key not in r["values"] for r in runs):
@@ -264,9 +264,10 @@ def compare(results: list[dict], tasks=None) -> str:
     for result in results:
         for row in result["experiments"]:
             exp, runs = experiment(row["name"], row["command"][0]), [r for r in row["runs"] if "values" in r]
-            if row["name"] in seen or (tasks is not None and row["command"][0] not in tasks):
+            key = (row["name"], tuple(row["command"]))
+            if key in seen or (tasks is not None and row["command"][0] not in tasks):
                 continue
-            seen.add(row["name"])
+            seen.add(key)
             if not runs:
                 lines.append(f"| `{shlex.join(['bptt', 'train', *row['command']])}` | failed: "
                              f"{row['runs'][0].get('error', 'no run')} |")
