@@ -248,10 +248,11 @@ def experiment(name: str, task: str) -> Experiment:
 
 def compare(results: list[dict], tasks=None) -> str:
     """The settings of ``results`` side by side (markdown): per row, the command, the validation
-    figure each run was selected on and the held-out figures, mean (range) over the seeds, and
-    the mean wall time, the commit (a command means what the task's defaults were there); a row
-    (name and command) that appears in several results is shown once (its first); a table per task, figures and seeds;
-    only the rows of ``tasks`` (names; None: all)."""
+    figure each run was selected on and the held-out figures, mean (range) over the seeds, the
+    mean wall time and the commit (a command means what the task's defaults were there). A row
+    (name and command) met again is pooled with the first when it ran at the same commit with
+    other seeds (seeds run side by side), and else left out. A table per task, figures and
+    seeds; only the rows of ``tasks`` (names; None: all)."""
     def mean_range(fig: Figure, runs: list[dict]) -> str:
         if any(fig.key not in r["values"] for r in runs):
             return "not recorded"  # a result file written before results.py recorded it
@@ -260,32 +261,37 @@ def compare(results: list[dict], tasks=None) -> str:
             return fig.show(s["mean"]) if len(runs) == 1 else f"{fig.show(s['mean'])} (every run)"
         return f"{fig.show(s['mean'])} ({fig.show(s['min'])}–{fig.show(s['max'])})"
 
-    lines, seen, columns = [], set(), None
+    rows = {}  # (name, command) -> [command, commit, runs]
     for result in results:
+        commit = result["provenance"]["git_commit"][:7]
         for row in result["experiments"]:
-            exp, runs = experiment(row["name"], row["command"][0]), [r for r in row["runs"] if "values" in r]
             key = (row["name"], tuple(row["command"]))
-            if key in seen or (tasks is not None and row["command"][0] not in tasks):
+            if tasks is not None and row["command"][0] not in tasks:
                 continue
-            seen.add(key)
-            if not runs:
-                lines.append(f"| `{shlex.join(['bptt', 'train', *row['command']])}` | failed: "
-                             f"{row['runs'][0].get('error', 'no run')} |")
-                continue
-            metric, mode = recipes.REGISTRY[exp.task].monitor
-            validation = Figure("", VALIDATION.key, "pct" if metric.endswith("_acc") else VALIDATION.kind)
-            if columns != (exp.task, exp.figures, tuple(r["seed"] for r in runs)):  # a new table
-                columns = (exp.task, exp.figures, tuple(r["seed"] for r in runs))
-                lines += [""] * bool(lines) + [
-                    f"| settings (+ `--seed S --threads 1`, S = {', '.join(str(r['seed']) for r in runs)}) "
-                    f"| validation {metric} ({mode}, selects) | {' | '.join(f.label for f in exp.figures)} "
-                    "| baselines, same runs | wall time | commit |", "| --- " * (5 + len(exp.figures)) + "|"]
-            wall = spread([r["wall_time_s"] for r in runs])["mean"]
-            lines.append(f"| `{shlex.join(['bptt', 'train', *row['command']])}` "
-                         f"| {mean_range(validation, runs)} | "
-                         + " | ".join(mean_range(f, runs) for f in exp.figures)
-                         + f" | {'; '.join(f'{f.label} {mean_range(f, runs)}' for f in exp.compared()) or '—'}"
-                         f" | {wall:.1f} s | {result['provenance']['git_commit'][:7]} |")
+            if key not in rows:
+                rows[key] = [row["command"], commit, list(row["runs"])]
+            elif rows[key][1] == commit and not {r["seed"] for r in row["runs"]} & {r["seed"] for r in rows[key][2]}:
+                rows[key][2] = sorted(rows[key][2] + row["runs"], key=lambda r: r["seed"])
+    lines, columns = [], None
+    for (name, _), (command, commit, all_runs) in rows.items():
+        runs, shown = [r for r in all_runs if "values" in r], f"`{shlex.join(['bptt', 'train', *command])}`"
+        if not runs:
+            lines.append(f"| {shown} | failed: {all_runs[0].get('error', 'no run')} |")
+            continue
+        exp = experiment(name, command[0])
+        metric, mode = recipes.REGISTRY[exp.task].monitor
+        validation = Figure("", VALIDATION.key, "pct" if metric.endswith("_acc") else VALIDATION.kind)
+        if columns != (exp.task, exp.figures, tuple(r["seed"] for r in runs)):  # a new table
+            columns = (exp.task, exp.figures, tuple(r["seed"] for r in runs))
+            lines += [""] * bool(lines) + [
+                f"| settings (+ `--seed S --threads 1`, S = {', '.join(str(r['seed']) for r in runs)}) "
+                f"| validation {metric} ({mode}, selects) | {' | '.join(f.label for f in exp.figures)} "
+                "| baselines, same runs | wall time | commit |", "| --- " * (5 + len(exp.figures)) + "|"]
+        wall = spread([r["wall_time_s"] for r in runs])["mean"]
+        lines.append(f"| {shown} | {mean_range(validation, runs)} | "
+                     + " | ".join(mean_range(f, runs) for f in exp.figures)
+                     + f" | {'; '.join(f'{f.label} {mean_range(f, runs)}' for f in exp.compared()) or '—'}"
+                     f" | {wall:.1f} s | {commit} |")
     return "\n".join(lines) + "\n"
 
 

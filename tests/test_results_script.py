@@ -47,6 +47,13 @@ def test_tiny_run_agrees_with_the_summaries(tmp_path):
         assert f"{100 * np.mean(accs):.1f}%" in line
         assert all(f"{100 * a:.1f}%" in line for a in accs)
     compared = results.compare([saved, saved]).splitlines()  # a row present twice is shown once
+    one, two = (json.loads(json.dumps(saved)) for _ in range(2))
+    for part, seed in ((one, 0), (two, 1)):  # the same rows run as two invocations, a seed each
+        for row in part["experiments"]:
+            row["runs"] = [r for r in row["runs"] if r["seed"] == seed]
+    assert results.compare([one, two]) == results.compare([saved])  # pooled at the same commit
+    two["provenance"]["git_commit"] = "0" * 40
+    assert "S = 0)" in results.compare([one, two])  # another commit: not pooled, the first kept
     assert len(compared) == 4 and compared[0].startswith("| settings (+ `--seed S --threads 1`, S = 0, 1) | validation")
     for exp, line in zip((base, tried), compared[2:]):
         assert line.startswith(f"| `bptt train {' '.join(exp.argv(0.01))}` |")
