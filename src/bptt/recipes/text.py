@@ -239,7 +239,7 @@ class Sentiment(Recipe):
     data_options = ("data",)
     summary = "sentence sentiment (many-to-one, word ids, loss at the last word) vs bag-of-words logistic regression"
     OPTIONS = {"data": None, "test_frac": 0.2, "val_frac": 0.1, "split_seed": 0, "min_count": 2, "l2": 1e-3}
-    # Chosen by mean validation accuracy over seeds 0-2 among 22 settings (docs/results.md).
+    # Chosen by mean validation accuracy over seeds 0-2 among 18 settings (docs/results.md).
     train_defaults = {"steps": 3000, "batch_size": 16, "lr": 1e-2, "optimizer": "adam", "clip": 5.0,
                       "eval_every": 100, "patience": 8}
     model_defaults = {"hidden_size": 32, "cell": "gru"}
