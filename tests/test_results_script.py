@@ -123,7 +123,7 @@ def test_docs_results_tables_are_the_committed_result_files():
 
     root = Path(__file__).resolve().parents[1]
     doc = (root / "docs" / "results.md").read_text(encoding="utf-8")
-    quoted = re.findall(r"^(?:\.venv/bin/)?python benchmarks/results\.py --compare (.+)$", doc, flags=re.M)
+    quoted = re.findall(r"^(?:\.venv/bin/)?python benchmarks/results\.py --compare (benchmarks/results/.+)$", doc, flags=re.M)
     assert len(quoted) >= 5, "docs/results.md quotes its tables with the --compare command above each"
     for rest in quoted:
         args = results.parse_args(["--compare", *shlex.split(rest)])
