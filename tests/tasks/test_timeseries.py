@@ -192,6 +192,7 @@ def test_load_csv_rejects_malformed_files_naming_file_and_line(tmp_path, content
         (lambda: timeseries.OneStepForecast(np.arange(10.0), season=-2), ValueError, "season"),
         (lambda: timeseries.OneStepForecast(np.arange(10.0), season=2.0), TypeError, "season"),
         (lambda: timeseries.OneStepForecast(np.arange(20.0), season=12), ValueError, "at least 14 training values"),
+        (lambda: timeseries.OneStepForecast(np.arange(20.0), season=10**12), ValueError, "too few"),  # no allocation
         (lambda: timeseries.OneStepForecast(np.arange(30.0)).seasonal_naive_rmse(20), ValueError, "period"),
         (lambda: timeseries.Normaliser(0.0, 0.0), ValueError, "std"),
         (lambda: timeseries.Normaliser("0", 1.0), ValueError, "mean"),

@@ -142,18 +142,18 @@ class OneStepForecast:
         self.season = v.positive_int("season", season, 0)
         if self.season == 1:
             raise ValueError("season: expected 0 (none) or a period ≥ 2; a period of 1 is the first difference (difference=True, --difference)")
+        self.lag = int(self.difference) + self.season
+        self.train_size = int(train_frac * len(self.values))
+        if not 2 + self.lag <= self.train_size < len(self.values):  # before a(B) is built: a season of 10**9 fails here
+            raise ValueError(
+                f"values: {len(self.values)} values are too few for train_frac={train_frac}; "
+                f"expected at least {2 + self.lag} training values and 1 test value"
+            )
         self.a = np.array([1.0])  # a(B)'s coefficients a_0 .. a_lag (S1)
         if self.difference:
             self.a = np.convolve(self.a, [1.0, -1.0])
         if self.season:
             self.a = np.convolve(self.a, np.r_[1.0, np.zeros(self.season - 1), -1.0])
-        self.lag = len(self.a) - 1
-        self.train_size = int(train_frac * len(self.values))
-        if not 2 + self.lag <= self.train_size < len(self.values):
-            raise ValueError(
-                f"values: {len(self.values)} values are too few for train_frac={train_frac}; "
-                f"expected at least {2 + self.lag} training values and 1 test value"
-            )
         self.series = self._lagged(self.a)  # (S1)
         inside = self.series[: self.train_size - self.lag]
         if np.ptp(inside) == 0:
