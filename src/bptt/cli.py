@@ -26,9 +26,9 @@ S = argparse.SUPPRESS
 # CLI flag -> (option name of the recipe, type, nargs, help). The tasks that accept each are
 # read from the recipes' OPTIONS.
 TASK_FLAGS = {
-    "--bits": ("bits", int, None, "addition: largest operand size in training (8); digits: number size (6)"),
+    "--bits": ("bits", int, None, "addition: largest operand size in training (16); digits: number size (6)"),
     "--test-bits": ("test_bits", int, "+", "addition: operand sizes to test (16 64 256 1000)"),
-    "--length": ("length", int, None, "parity: training stream length (10)"),
+    "--length": ("length", int, None, "parity: training stream length (30)"),
     "--test-length": ("test_length", int, None, "parity: test stream length (1000)"),
     "--text": ("text", str, None, "charlm, wordlm: UTF-8 text file to model (first 90%% train, last 10%% validation)"),
     "--seq-len": ("seq_len", int, None, "charlm, wordlm: chunk length T; the gradient is truncated at chunk boundaries"),
@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _Parser(
         prog="bptt", description="Recurrent networks trained with explicit Backpropagation Through Time (NumPy).",
-        epilog="Start with `bptt train`: it teaches a small RNN binary addition on ≤8-bit numbers in seconds "
+        epilog="Start with `bptt train`: it teaches a small RNN binary addition on ≤16-bit numbers in seconds "
                "and shows that it adds 1000-bit numbers. `bptt COMMAND --help` for each command.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -180,6 +180,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # -------------------------------------------------------------------- commands
+def _addition_intro(task_opts: dict, model_opts: dict) -> str:
+    """What `bptt train` (no task named) is about to do, with the sizes it will use."""
+    from . import recipes
+    recipe = recipes.REGISTRY["addition"]
+    hidden = model_opts.get("hidden_size", recipe.model_defaults["hidden_size"])
+    bits, tests = (task_opts.get(k, recipe.OPTIONS[k]) for k in ("bits", "test_bits"))
+    *first, last = [f"{n}-" for n in tests]
+    sizes = f"{', '.join(first)} and {last}" if first else last
+    return (f"bptt: training a {hidden}-unit RNN to add binary numbers, on numbers of at most {bits} bits, "
+            f"then testing it on {sizes}bit numbers")
+
+
 def cmd_train(a) -> int:
     from . import recipes
     from .train import train
@@ -203,8 +215,7 @@ def cmd_train(a) -> int:
                 users = [n for n in recipes.names() if dest in recipes.REGISTRY[n].OPTIONS]
                 raise ValueError(f"{flag} is not an option of task {task} (it is for: {', '.join(users)})")
         if task == "addition" and not a.task:
-            print(f"bptt: training a {recipes.REGISTRY[task].model_defaults['hidden_size']}-unit RNN to add binary numbers, on numbers of at most 8 bits, "
-                  "then testing it on 16-, 64-, 256- and 1000-bit numbers", flush=True)
+            print(_addition_intro(task_opts, model_opts), flush=True)
         result = train(task, out=given.get("out"), task_options=task_opts, model_options=model_opts, **train_opts)
     s = result.summary
     status = {"diverged": 1, "interrupted": 130}.get(result.status, 0)
