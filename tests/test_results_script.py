@@ -86,7 +86,7 @@ def test_bad_arguments_exit_2_naming_the_argument(argv, named, tmp_path, capsys)
 def test_a_tried_budget_replaces_the_experiments():
     exp = results.experiment("parity (gru)", "parity").trying("--steps 6000")
     argv = exp.argv(1.0)
-    assert argv[:3] == ["parity", "--steps", "2000"] and argv[-2:] == ["--steps", "6000"]  # the last counts
+    assert argv[:3] == ["parity", "--steps", "3000"] and argv[-2:] == ["--steps", "6000"]  # the last counts
     from bptt import cli
     assert cli.build_parser().parse_args(["train", *argv]).steps == 6000
 
