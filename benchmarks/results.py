@@ -118,7 +118,7 @@ RMSE = (Figure("test RMSE", "final.test_rmse", ".3f"),)
 PERSISTENCE = (Figure("persistence RMSE", "final.persistence_rmse", ".3f"),)
 
 EXPERIMENTS = (
-    *(_bits("addition", cell, 3000, ADDITION) for cell in ("elman", "lstm", "gru")),
+    *(_bits("addition", cell, 6000, ADDITION) for cell in ("elman", "lstm", "gru")),
     *(_bits("parity", cell, 3000, PARITY) for cell in ("elman", "lstm", "gru")),
     Experiment("digits", "digits", (), 5000, figures=(Figure("numbers written exactly", "final.exact_acc"),)),
     Experiment("charlm, default, 10 min", "charlm", ("--text", SHAKESPEARE), 1_000_000, 10.0,

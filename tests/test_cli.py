@@ -44,8 +44,8 @@ def test_default_train_is_addition(capsys, tmp_path):
     code, out, err = run(capsys, "train", "--steps", 40, "--eval-every", 20, "--hidden", 4, "--test-bits", 16,
                          "--no-progress", "--out", tmp_path / "run")
     assert code == 0, err
-    assert "16 bits:" in out and "trained on ≤16-bit numbers" in out
-    assert "training a 4-unit RNN to add binary numbers, on numbers of at most 16 bits, then testing it on 16-bit" in out
+    assert "16 bits:" in out and "trained on ≤32-bit numbers" in out
+    assert "training a 4-unit RNN to add binary numbers, on numbers of at most 32 bits, then testing it on 16-bit" in out
     assert "run directory:" in out and (tmp_path / "run" / "last.npz").exists()
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["config"]["model"]["hidden_size"] == 4 and summary["config"]["task"]["test_bits"] == [16]

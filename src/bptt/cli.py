@@ -26,7 +26,7 @@ S = argparse.SUPPRESS
 # CLI flag -> (option name of the recipe, type, nargs, help). The tasks that accept each are
 # read from the recipes' OPTIONS.
 TASK_FLAGS = {
-    "--bits": ("bits", int, None, "addition: largest operand size in training (16); digits: number size (6)"),
+    "--bits": ("bits", int, None, "addition: largest operand size in training (32); digits: number size (6)"),
     "--test-bits": ("test_bits", int, "+", "addition: operand sizes to test (16 64 256 1000)"),
     "--length": ("length", int, None, "parity: training stream length (30)"),
     "--test-length": ("test_length", int, None, "parity: test stream length (1000)"),
@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _Parser(
         prog="bptt", description="Recurrent networks trained with explicit Backpropagation Through Time (NumPy).",
-        epilog="Start with `bptt train`: it teaches a small RNN binary addition on ≤16-bit numbers in seconds "
+        epilog="Start with `bptt train`: it teaches a small RNN binary addition on ≤32-bit numbers in seconds "
                "and shows that it adds 1000-bit numbers. `bptt COMMAND --help` for each command.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
