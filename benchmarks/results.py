@@ -6,7 +6,7 @@ that run's summary.json, and writes OUT/results.json (every run's figures, steps
 command, the git commit and the machine: machine.provenance) and OUT/results.md (one row per
 experiment: mean and range over the seeds, then each seed's value).
 
-    python benchmarks/results.py                                  # everything, seeds 0-2: about 5 h 40 min
+    python benchmarks/results.py                                  # everything, seeds 0-2: about 7 h 40 min
     python benchmarks/results.py --tasks addition,parity,sentiment,timeseries
     python benchmarks/results.py --tasks parity --seeds 0 --budget-scale 0.01   # smoke run, seconds
     python benchmarks/results.py --match airline --try "--window 24" --try "--hidden 8"   # settings to compare
