@@ -14,6 +14,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src"))
 from bptt.recipes.base import fixed_rng  # noqa: E402
+from bptt.recipes.bits import Addition  # noqa: E402
 from bptt.tasks import addition  # noqa: E402
 
 
@@ -37,7 +38,7 @@ def main(argv=None) -> None:
         runs = longest_runs(addition.batch(np.random.default_rng(0), a.sums, n, bit_lengths="uniform")[0])
         print(f"training, ≤{n}-bit numbers: longest run {runs.max()}; sums with a run ≥ 10: {np.mean(runs >= 10):.2%}")
     # the recipe's test set of this size (Addition.report draws it with fixed_rng(1000 + n))
-    runs = longest_runs(addition.batch(fixed_rng(1000 + a.test_bits), 1000, a.test_bits)[0])
+    runs = longest_runs(addition.batch(fixed_rng(1000 + a.test_bits), Addition.OPTIONS["test_size"], a.test_bits)[0])
     print(f"test, {a.test_bits}-bit numbers: longest run per sum: median {int(np.median(runs))}, max {runs.max()}; "
           f"sums with a run ≥ 10: {np.mean(runs >= 10):.2%}")
 
